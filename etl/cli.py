@@ -1,0 +1,196 @@
+"""The ``dailyseg`` command line: argument parsing, calling ``etl`` functions, and what people read.
+
+Every command has ``--help``. Errors a user can cause (a missing folder, an unreachable warehouse, a
+busy lock) end with one line on stderr and a non-zero exit, never a traceback; set ``DAILYSEG_DEBUG=1``
+to see the traceback of an unexpected failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from datetime import date
+from pathlib import Path
+
+from etl import __version__
+
+EXIT_OK, EXIT_FAILED_CHECKS, EXIT_CANNOT_RUN = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A problem with the command's arguments or environment, reported in one line."""
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (use YYYY-MM-DD)") from None
+
+
+def _settings(args: argparse.Namespace):
+    from etl.settings import load_settings
+    return load_settings(home=getattr(args, "home", None), warehouse_url=getattr(args, "warehouse", None),
+                         lake=getattr(args, "lake", None))
+
+
+def _add_location_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--warehouse", metavar="URL",
+                        help="SQLAlchemy URL of the warehouse (default: $DAILYSEG_WAREHOUSE, else the embedded "
+                             "DuckDB file under $DAILYSEG_HOME)")
+    parser.add_argument("--lake", metavar="DIR", help="lake folder (default: $DAILYSEG_LAKE or $DAILYSEG_HOME/lake)")
+
+
+# -- ingest ------------------------------------------------------------------------------------------------
+def print_ingest_summary(summary, out=sys.stdout, quarantine: Path | None = None) -> None:
+    from etl.console import table
+    rate = summary.files_seen / summary.seconds if summary.seconds else 0.0
+    rows_rate = summary.value_rows / summary.seconds if summary.seconds else 0.0
+    new_rejections = [r for r in summary.rejected if not r.already_known]
+    lines = [
+        f"Ingest run {summary.run_id} into {summary.warehouse}",
+        f"  files seen   {summary.files_seen:>9,}",
+        f"  loaded       {summary.loaded:>9,}   ({summary.value_rows:,} values)",
+        f"  duplicates   {summary.duplicates:>9,}   (same bytes already loaded; nothing written)",
+        f"  rejected     {summary.rejected_count:>9,}"
+        + (f"   ({summary.rejected_count - len(new_rejections):,} already in the quarantine)"
+           if summary.rejected_count != len(new_rejections) else ""),
+        f"  time         {summary.seconds:>9.1f} s ({rate:,.0f} files/s, {rows_rate:,.0f} values/s)",
+    ]
+    if summary.recovered_filings:
+        lines.append(f"  recovered    {summary.recovered_filings:>9,}   filings an interrupted run had not "
+                     "written to the lake")
+    print("\n".join(lines), file=out)
+    if new_rejections:
+        where = f" (set aside in {quarantine})" if quarantine else ""
+        print(f"\nRejected files{where}:", file=out)
+        shown = new_rejections[:25]
+        print(table(["reason", "line", "file", "why"],
+                    [[r.reason_code, r.line_no or "", _short_path(r.source_path), r.reason] for r in shown]),
+              file=out)
+        if len(new_rejections) > len(shown):
+            print(f"... and {len(new_rejections) - len(shown):,} more (SELECT * FROM rejected_filings)", file=out)
+    if summary.unknown_codes:
+        codes = ", ".join(f"{code} ({n})" for code, n in summary.unknown_codes.most_common(10))
+        print(f"\nCodes not in the catalog, loaded as filed: {codes}", file=out)
+
+
+def _short_path(path: str) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return path
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from etl.console import ProgressBar
+    from etl.ingest import ingest
+    settings = _settings(args)
+    bar = None if args.quiet else ProgressBar("ingest")
+    summary = ingest(args.paths, settings, progress=bar, wait=args.wait,
+                     on_message=lambda m: print(m, file=sys.stderr))
+    if bar:
+        bar.close()
+    print_ingest_summary(summary, quarantine=settings.quarantine)
+    return EXIT_OK
+
+
+# -- generate ----------------------------------------------------------------------------------------------
+def cmd_generate(args: argparse.Namespace) -> int:
+    from etl.console import ProgressBar
+    from etl.generate import generate_filings
+    if args.end < args.start:
+        raise UsageError("--end is before --start")
+    bar = None if args.quiet else ProgressBar("generate")
+    result = generate_filings(Path(args.outdir), firms=args.firms, start=args.start, end=args.end,
+                              fmt=args.format, seed=args.seed, amend_rate=args.amend_rate, progress=bar)
+    if bar:
+        bar.close()
+    print(f"Wrote {result.files:,} filings ({result.amended:,} amended) for {result.firms} firms over "
+          f"{result.days} business days to {args.outdir}")
+    return EXIT_OK
+
+
+# -- demo --------------------------------------------------------------------------------------------------
+def cmd_demo(args: argparse.Namespace) -> int:
+    from etl import demo
+    return demo.run(home=args.home, firms=args.firms, days=args.days)
+
+
+# -- parser ------------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dailyseg",
+        description="Daily segregation filings of futures commission merchants, as a tested data warehouse.",
+        epilog="Configuration: DAILYSEG_HOME, DAILYSEG_WAREHOUSE, DAILYSEG_LAKE, DAILYSEG_LANDING "
+               "(see README.md).")
+    parser.add_argument("--version", action="version", version=f"dailyseg {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("ingest", help="load filing files or folders into the warehouse and lake",
+                       description="Load Daily Seg filings (text or HTML) from files or folders (recursive). "
+                                   "Bad files are set aside in the quarantine with their reason and the rest "
+                                   "loads; files already loaded (same bytes) are skipped. Exit 0 when the run "
+                                   "completed, even with rejected files; 2 when it could not run.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="filing files or folders")
+    _add_location_flags(p)
+    p.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
+                   help="how long to wait for another run holding the embedded warehouse (default 60)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("generate", help="write realistic synthetic filings (for demos, tests, benchmarks)",
+                       description="Write synthetic Daily Seg filings in the real layout: one per firm and business "
+                                   "day (US holidays skipped), some AMENDED, every identity tying.")
+    p.add_argument("outdir", metavar="OUTDIR", help="folder to write into (created if missing)")
+    p.add_argument("--firms", type=int, default=20, help="number of firms (default 20)")
+    p.add_argument("--start", type=_date, required=True, help="first End Date, YYYY-MM-DD")
+    p.add_argument("--end", type=_date, required=True, help="last End Date, YYYY-MM-DD")
+    p.add_argument("--format", choices=("text", "html"), default="text", help="file layout (default text)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same bytes)")
+    p.add_argument("--amend-rate", type=float, default=0.02, help="share of filings also AMENDED (default 0.02)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("demo", help="generate filings, ingest them with the real sample, show the latest excess",
+                       description="The main job end to end on the embedded default: generate a few weeks of "
+                                   "filings for about 20 firms plus the real sample filing, ingest them, "
+                                   "validate them and print the latest excess per firm.")
+    p.add_argument("--home", metavar="DIR", help="data folder (default: $DAILYSEG_HOME or ./data)")
+    p.add_argument("--firms", type=int, default=20, help="number of generated firms (default 20)")
+    p.add_argument("--days", type=int, default=15, help="business days of generated filings (default 15)")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_CANNOT_RUN
+    from etl.ingest import IngestError
+    from etl.locks import LockBusy
+    from etl.warehouse import WarehouseError
+    try:
+        return args.func(args)
+    except (UsageError, IngestError, WarehouseError, LockBusy) as exc:
+        print(f"dailyseg {args.command}: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except KeyboardInterrupt:
+        print(f"\ndailyseg {args.command}: interrupted; a re-run continues where this one stopped", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # an unexpected failure: one line, the traceback only on request
+        if os.environ.get("DAILYSEG_DEBUG"):
+            traceback.print_exc()
+        print(f"dailyseg {args.command}: unexpected error: {type(exc).__name__}: {exc} "
+              "(set DAILYSEG_DEBUG=1 to see where)", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+
+
+if __name__ == "__main__":
+    sys.exit(main())

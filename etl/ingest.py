@@ -1,0 +1,396 @@
+"""Ingest: files and folders of filings into the raw archive, the warehouse and the Parquet lake.
+
+``ingest(paths, settings)`` finds every file under the paths, skips bytes already loaded (whatever
+their name), parses the rest, sets rejected files aside in the quarantine with their reason, and writes
+accepted filings in batches: each batch lands in the warehouse in one transaction (with a marker that
+its lake partitions are due), then its month partitions are rewritten in the lake and the marker is
+cleared. A crash anywhere leaves either nothing of a batch or a marker the next run finishes, so a
+re-run always ends where a clean run would. Nothing a user can feed it raises out of ``ingest``: a bad
+file is a rejection, and only an unusable warehouse or lake stops the run (``IngestError``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import traceback
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from etl import lake
+from etl.locks import LockBusy, exclusive
+from etl.parser import ParsedFiling, RejectedFiling, parse_filing
+from etl.settings import Settings
+from etl.warehouse import DATABASE_ERRORS, LoadBatch, Warehouse, WarehouseError, open_warehouse
+from etl.warehouse.base import FILINGS_COLUMNS, REJECTED_COLUMNS, STATEMENTS_COLUMNS, VALUES_COLUMNS
+
+Progress = Callable[[int, int], None]
+
+_FILINGS_SCHEMA = pa.schema([
+    ("filing_id", pa.string()), ("firm", pa.string()), ("end_date", pa.date32()), ("submit_date", pa.date32()),
+    ("status", pa.string()), ("form", pa.string()), ("source_path", pa.string()), ("sha256", pa.string()),
+    ("loaded_at", pa.timestamp("us")), ("raw_path", pa.string()), ("size_bytes", pa.int64()),
+    ("statements", pa.string()), ("n_values", pa.int32()), ("unknown_codes", pa.string()),
+    ("notes", pa.string()), ("run_id", pa.string()),
+])
+_STATEMENTS_SCHEMA = pa.schema([
+    ("filing_id", pa.string()), ("firm", pa.string()), ("end_date", pa.date32()), ("submit_date", pa.date32()),
+    ("status", pa.string()), ("statement", pa.string()), ("n_values", pa.int32()),
+])
+_VALUES_SCHEMA = pa.schema([
+    ("filing_id", pa.string()), ("firm", pa.string()), ("end_date", pa.date32()), ("submit_date", pa.date32()),
+    ("status", pa.string()), ("statement", pa.string()), ("line", pa.string()), ("label", pa.string()),
+    ("code", pa.string()), ("value", pa.int64()), ("sha256", pa.string()),
+])
+_REJECTED_SCHEMA = pa.schema([
+    ("source_path", pa.string()), ("sha256", pa.string()), ("reason", pa.string()), ("line_no", pa.int32()),
+    ("rejected_at", pa.timestamp("us")), ("reason_code", pa.string()), ("quarantine_path", pa.string()),
+    ("size_bytes", pa.int64()), ("run_id", pa.string()),
+])
+assert tuple(_FILINGS_SCHEMA.names) == FILINGS_COLUMNS
+assert tuple(_STATEMENTS_SCHEMA.names) == STATEMENTS_COLUMNS
+assert tuple(_VALUES_SCHEMA.names[:-1]) == VALUES_COLUMNS
+assert tuple(_REJECTED_SCHEMA.names) == REJECTED_COLUMNS
+
+
+class IngestError(RuntimeError):
+    """The run could not proceed (bad arguments, warehouse or lake unusable); one line for the user."""
+
+
+@dataclass
+class Rejection:
+    source_path: str
+    reason_code: str
+    reason: str
+    line_no: int | None
+    quarantine_path: str | None
+    already_known: bool = False
+
+
+@dataclass
+class IngestSummary:
+    run_id: str
+    warehouse: str
+    lake: str
+    files_seen: int = 0
+    loaded: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    value_rows: int = 0
+    seconds: float = 0.0
+    unknown_codes: Counter = field(default_factory=Counter)
+    filings_with_notes: int = 0
+    lake_partitions: int = 0
+    recovered_filings: int = 0
+    loaded_end_dates: set = field(default_factory=set)
+
+    @property
+    def rejected_count(self) -> int:
+        return len(self.rejected)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Regular files under ``paths`` (recursively, sorted, hidden entries skipped).
+
+    Returns (files, refused) where ``refused`` lists symlinks pointing outside their folder, which are
+    not followed.
+    """
+    files: list[Path] = []
+    refused: list[tuple[Path, str]] = []
+    for raw in paths:
+        root = Path(raw)
+        if not root.exists() and not root.is_symlink():
+            raise IngestError(f"no such file or folder: {root}")
+        if root.is_file():
+            files.append(root)
+            continue
+        base = root.resolve()
+        for folder, dirs, names in os.walk(root, followlinks=False):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(names):
+                if name.startswith("."):
+                    continue
+                path = Path(folder) / name
+                if path.is_symlink():
+                    target = path.resolve()
+                    if not target.is_relative_to(base):
+                        refused.append((path, "a symbolic link to a file outside the folder being ingested; "
+                                              "not followed"))
+                        continue
+                if path.is_file():
+                    files.append(path)
+    return files, refused
+
+
+def _read_capped(path: Path, max_bytes: int) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read(max_bytes + 1)
+
+
+class _BatchBuilder:
+    """Columns of one batch's tables, filled filing by filing (plain lists; Arrow at the end)."""
+
+    def __init__(self, run_id: str):
+        self.run_id = run_id
+        self.filings: dict[str, list] = {name: [] for name in _FILINGS_SCHEMA.names}
+        self.statements: dict[str, list] = {name: [] for name in _STATEMENTS_SCHEMA.names}
+        self.values: dict[str, list] = {name: [] for name in _VALUES_SCHEMA.names}
+        self.rejected: dict[str, list] = {name: [] for name in _REJECTED_SCHEMA.names}
+        self.count = 0
+
+    def add_filing(self, parsed: ParsedFiling, sha: str, source: str, raw_path: str, size: int, now) -> None:
+        h = parsed.header
+        filing_id = sha[:16]
+        per_statement = Counter(v.statement for v in parsed.values)
+        row = {
+            "filing_id": filing_id, "firm": h.firm, "end_date": h.end_date, "submit_date": h.submit_date,
+            "status": h.status, "form": h.form, "source_path": source, "sha256": sha, "loaded_at": now,
+            "raw_path": raw_path, "size_bytes": size, "statements": ",".join(parsed.statements),
+            "n_values": len(parsed.values),
+            "unknown_codes": ",".join(parsed.unknown_codes) or None,
+            "notes": "; ".join(parsed.notes) or None, "run_id": self.run_id,
+        }
+        for key, value in row.items():
+            self.filings[key].append(value)
+        for statement in parsed.statements:
+            for key, value in (("filing_id", filing_id), ("firm", h.firm), ("end_date", h.end_date),
+                               ("submit_date", h.submit_date), ("status", h.status), ("statement", statement),
+                               ("n_values", per_statement.get(statement, 0))):
+                self.statements[key].append(value)
+        n = len(parsed.values)
+        if n:
+            v = self.values
+            v["filing_id"].extend([filing_id] * n)
+            v["firm"].extend([h.firm] * n)
+            v["end_date"].extend([h.end_date] * n)
+            v["submit_date"].extend([h.submit_date] * n)
+            v["status"].extend([h.status] * n)
+            v["sha256"].extend([sha] * n)
+            statements, codes, values, lines, labels = zip(*parsed.values)
+            v["statement"].extend(statements)
+            v["code"].extend(codes)
+            v["value"].extend(values)
+            v["line"].extend(lines)
+            v["label"].extend(labels)
+        self.count += 1
+
+    def add_rejection(self, row: dict) -> None:
+        for key in _REJECTED_SCHEMA.names:
+            self.rejected[key].append(row.get(key))
+
+    def build(self) -> LoadBatch:
+        return LoadBatch(
+            run_id=self.run_id,
+            filings=pa.table(self.filings, schema=_FILINGS_SCHEMA),
+            statements=pa.table(self.statements, schema=_STATEMENTS_SCHEMA),
+            values=pa.table(self.values, schema=_VALUES_SCHEMA),
+            rejected=pa.table(self.rejected, schema=_REJECTED_SCHEMA),
+        )
+
+    def __bool__(self) -> bool:
+        return self.count > 0 or bool(self.rejected["source_path"])
+
+
+class Ingestor:
+    """One ingest run against one warehouse and lake."""
+
+    def __init__(self, settings: Settings, warehouse: Warehouse, progress: Progress | None = None,
+                 on_message: Callable[[str], None] | None = None):
+        self.settings = settings
+        self.warehouse = warehouse
+        self.progress = progress
+        self.on_message = on_message or (lambda message: None)
+        self.run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+        self.summary = IngestSummary(run_id=self.run_id, warehouse=warehouse.describe(), lake=str(settings.lake))
+
+    # -- the run ---------------------------------------------------------------------------------------
+    def run(self, paths: list[str | Path]) -> IngestSummary:
+        started = time.perf_counter()
+        files, refused = discover(paths)
+        self.summary.files_seen = len(files) + len(refused)
+        self.warehouse.start_run(self.run_id, _now(), " ".join(str(p) for p in paths)[:2000])
+        self._finish_pending_lake_writes()
+        loaded_hashes = self.warehouse.loaded_hashes()
+        rejected_keys = self.warehouse.rejected_keys()
+        builder = _BatchBuilder(self.run_id)
+        for path, why in refused:
+            self._reject(builder, path, None, None, RejectedFiling("symlink_outside", why), rejected_keys)
+        done = 0
+        for path in files:
+            self._take_file(path, builder, loaded_hashes, rejected_keys)
+            done += 1
+            if builder.count >= self.settings.batch_size:
+                self._flush(builder)
+                builder = _BatchBuilder(self.run_id)
+            if self.progress is not None:
+                self.progress(done, len(files))
+        if builder:
+            self._flush(builder)
+        self.summary.seconds = time.perf_counter() - started
+        self.warehouse.finish_run(
+            self.run_id, finished_at=_now(), status="completed", files_seen=self.summary.files_seen,
+            loaded=self.summary.loaded, duplicates=self.summary.duplicates,
+            rejected=self.summary.rejected_count, value_rows=self.summary.value_rows,
+            seconds=round(self.summary.seconds, 3))
+        return self.summary
+
+    def _take_file(self, path: Path, builder: _BatchBuilder, loaded_hashes: set[str],
+                   rejected_keys: set) -> None:
+        source = str(path.absolute())
+        try:
+            data = _read_capped(path, self.settings.max_file_bytes)
+        except OSError as exc:
+            self._reject(builder, path, None, None,
+                         RejectedFiling("unreadable", f"cannot read the file: {exc.strerror or exc}"), rejected_keys)
+            return
+        if len(data) > self.settings.max_file_bytes:
+            sha, size = _hash_file(path)
+            self._reject(builder, path, sha, None, RejectedFiling(
+                "too_large", f"the file is {size:,} bytes, over the {self.settings.max_file_bytes:,}-byte limit "
+                             "(DAILYSEG_MAX_FILE_MB)"), rejected_keys, size=size)
+            return
+        sha = hashlib.sha256(data).hexdigest()
+        if sha in loaded_hashes:
+            self.summary.duplicates += 1
+            return
+        try:
+            parsed = parse_filing(data, source, max_bytes=self.settings.max_file_bytes)
+        except RejectedFiling as rejection:
+            self._reject(builder, path, sha, data, rejection, rejected_keys)
+            return
+        except Exception as exc:  # a parser defect must not stop the run or lose the file
+            rejection = RejectedFiling("parser_error", f"the parser failed on this file ({type(exc).__name__}: "
+                                                       f"{exc}); it is kept in the quarantine for a fix")
+            self._reject(builder, path, sha, data, rejection, rejected_keys,
+                         detail=traceback.format_exc(limit=8))
+            return
+        raw_path = lake.archive_raw(self.settings.lake, sha, data, path.suffix)
+        builder.add_filing(parsed, sha, source, str(raw_path), len(data), _now())
+        loaded_hashes.add(sha)
+        self.summary.unknown_codes.update(parsed.unknown_codes)
+        self.summary.filings_with_notes += bool(parsed.notes)
+
+    def _reject(self, builder: _BatchBuilder, path: Path, sha: str | None, data: bytes | None,
+                rejection: RejectedFiling, rejected_keys: set, size: int | None = None,
+                detail: str | None = None) -> None:
+        source = str(path.absolute())
+        known = (source, sha) in rejected_keys
+        quarantined = None
+        if not known:
+            reason = {"source_path": source, "sha256": sha, "reason_code": rejection.reason,
+                      "reason": rejection.message, "line_no": rejection.line_no, "run_id": self.run_id,
+                      "rejected_at": _now().isoformat(timespec="seconds")}
+            if detail:
+                reason["detail"] = detail
+            try:
+                quarantined = str(lake.quarantine(self.settings.lake, path, sha, data, reason))
+            except OSError as exc:
+                raise IngestError(f"cannot write to the quarantine under {self.settings.lake}: {exc}") from None
+            builder.add_rejection({
+                "source_path": source, "sha256": sha, "reason": rejection.message, "line_no": rejection.line_no,
+                "rejected_at": _now(), "reason_code": rejection.reason, "quarantine_path": quarantined,
+                "size_bytes": size if size is not None else (len(data) if data is not None else None),
+                "run_id": self.run_id,
+            })
+            rejected_keys.add((source, sha))
+        self.summary.rejected.append(Rejection(source, rejection.reason, rejection.message, rejection.line_no,
+                                               quarantined, already_known=known))
+
+    def _flush(self, builder: _BatchBuilder) -> None:
+        batch = builder.build()
+        inserted = self.warehouse.write_batch(batch)
+        if inserted:
+            values = batch.values
+            filings = batch.filings
+            if len(inserted) != filings.num_rows:  # another loader committed some of them first
+                keep = pa.array(sorted(inserted))
+                values = values.filter(pc.is_in(values["filing_id"], value_set=keep))
+                filings = filings.filter(pc.is_in(filings["filing_id"], value_set=keep))
+            self.summary.lake_partitions += lake.write_partitions(self.settings.lake, values, filings)
+            self.warehouse.clear_lake_pending(inserted)
+            self.summary.loaded += len(inserted)
+            self.summary.value_rows += values.num_rows
+            self.summary.loaded_end_dates.update(filings["end_date"].to_pylist())
+        self.summary.duplicates += builder.count - len(inserted)
+
+    def _finish_pending_lake_writes(self) -> None:
+        """Write the lake partitions of filings a crashed run committed but did not publish."""
+        pending = self.warehouse.lake_pending()
+        if not pending:
+            return
+        ids = sorted({filing_id for filing_id, _ in pending})
+        self.on_message(f"finishing the lake partitions of {len(ids)} filings from an interrupted run")
+        values = self.warehouse.values_of_filings(ids)
+        filings = self.warehouse.filings_of(ids)
+        values_table = pa.Table.from_pandas(values, preserve_index=False).cast(_VALUES_SCHEMA) \
+            if len(values) else _VALUES_SCHEMA.empty_table()
+        filings_table = pa.Table.from_pandas(filings[list(_FILINGS_SCHEMA.names)], preserve_index=False) \
+            .cast(_FILINGS_SCHEMA) if len(filings) else _FILINGS_SCHEMA.empty_table()
+        lake.write_partitions(self.settings.lake, values_table, filings_table)
+        self.warehouse.clear_lake_pending(ids)
+        self.summary.recovered_filings = len(ids)
+
+
+def _hash_file(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def warehouse_lock_path(settings: Settings) -> Path | None:
+    """The lock file that keeps DuckDB to one writer process (None for PostgreSQL)."""
+    if not settings.is_duckdb:
+        return None
+    from etl.warehouse.duckdb_backend import database_path
+    path = database_path(settings.warehouse_url)
+    return path.with_name(path.name + ".lock") if path else None
+
+
+def ingest(paths: list[str | Path], settings: Settings, progress: Progress | None = None,
+           wait: float = 60.0, on_message: Callable[[str], None] | None = None) -> IngestSummary:
+    """Ingest files and folders; see the module docstring. Raises only ``IngestError``."""
+    if not paths:
+        raise IngestError("give at least one file or folder to ingest")
+    for raw in paths:
+        if not Path(raw).exists():
+            raise IngestError(f"no such file or folder: {raw}")
+    lock_path = warehouse_lock_path(settings)
+    try:
+        with _maybe_lock(lock_path, wait, on_message):
+            warehouse = open_warehouse(settings.warehouse_url)
+            try:
+                return Ingestor(settings, warehouse, progress, on_message).run(paths)
+            finally:
+                warehouse.dispose()
+    except LockBusy as exc:
+        raise IngestError(str(exc)) from None
+    except WarehouseError as exc:
+        raise IngestError(str(exc)) from None
+    except DATABASE_ERRORS as exc:
+        first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise IngestError(f"the warehouse failed during the run: {first}") from None
+    except OSError as exc:
+        raise IngestError(f"cannot write the lake or archive: {exc}") from None
+
+
+def _maybe_lock(path: Path | None, wait: float, on_message) -> Iterator:
+    if path is None:
+        from contextlib import nullcontext
+        return nullcontext()
+    return exclusive(path, f"the warehouse {path.with_suffix('').name}", wait=wait, on_wait=on_message)

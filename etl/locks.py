@@ -1,0 +1,58 @@
+"""Inter-process locks on files: one writer of an embedded warehouse, one rewriter of the lake.
+
+``exclusive(path, wait=...)`` holds an ``flock`` on ``path`` for the ``with`` block. A second process
+waits up to ``wait`` seconds (0: fail at once) and then gets ``LockBusy`` naming who holds the lock and
+since when, instead of corrupting anything. The lock dies with its process: a crash never leaves a
+stale lock behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+class LockBusy(RuntimeError):
+    """Another process holds the lock; the message says which and what to do."""
+
+
+@contextmanager
+def exclusive(path: Path, purpose: str, wait: float = 0.0, on_wait=None):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = _holder(fd)
+                if time.monotonic() >= deadline:
+                    raise LockBusy(
+                        f"{purpose} is busy: {holder}. Wait for it to finish, or retry with a longer --wait."
+                    ) from None
+                if on_wait is not None and not told:
+                    on_wait(f"waiting for {purpose}: {holder}")
+                    told = True
+                time.sleep(0.2)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps({"pid": os.getpid(), "since": datetime.now(timezone.utc).isoformat(
+            timespec="seconds"), "purpose": purpose}).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
+def _holder(fd: int) -> str:
+    try:
+        info = json.loads(os.pread(fd, 4096, 0).decode() or "{}")
+        return f"process {info.get('pid', '?')} has held it since {info.get('since', '?')}"
+    except (OSError, ValueError):
+        return "another process holds it"

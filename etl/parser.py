@@ -1,0 +1,339 @@
+"""Parsing one Daily Seg filing into its header, the statements it contains and every coded value.
+
+The parser works from the form's rules, not from one firm's bytes: after ``text_layout.normalize`` a
+filing is a header (``INITIAL``/``AMENDED``, ``End Date:``, ``Firm Name:``, ``Form:``, ``Submit Date:``,
+on separate lines, in table cells or run together with ``**``), statement titles
+(``Daily Segregation - ...``) and lines carrying ``value [code]`` pairs. A code's value is the number
+right before it: the last number inside the underline that ends there, or, where values are not
+underlined, the last token before the code when it is shaped like an amount. Values with no code are
+ignored, blank values are ``None``, and a code missing from the catalog is kept and reported. The whole
+file is scanned once with compiled patterns.
+
+A file that is not a filing, or carries a value that is not a number, raises ``RejectedFiling`` with a
+reason and, where it has one, the line number in the file as received.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import NamedTuple
+
+from etl.amounts import AmountError, looks_like_amount, read_amount
+from etl.catalog import Catalog, load_catalog
+from etl.text_layout import UNDERLINE_CLOSE, UNDERLINE_OPEN, UnreadableText, decode, normalize
+
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+
+
+class RejectedFiling(Exception):
+    """A file that cannot be loaded; ``reason`` is a short key, ``message`` says why in words."""
+
+    def __init__(self, reason: str, message: str, line_no: int | None = None):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.line_no = line_no
+
+    def __str__(self) -> str:
+        where = f" (line {self.line_no})" if self.line_no else ""
+        return f"{self.message}{where}"
+
+
+@dataclass(frozen=True)
+class Header:
+    status: str  # INITIAL | AMENDED
+    end_date: date
+    firm: str
+    form: str | None
+    submit_date: date | None
+
+
+class ParsedValue(NamedTuple):
+    statement: str
+    code: str
+    value: int | None
+    line: str
+    label: str
+
+
+@dataclass
+class ParsedFiling:
+    header: Header
+    values: list[ParsedValue]
+    statements: tuple[str, ...]
+    unknown_codes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+# Case-insensitive alternations are slow in ``re``; find the cheap anchors first (a colon, the status
+# words in their usual spellings) and check the words around them.
+_FIELD_LABEL = re.compile(r"(End\s*Date|Submit\s*Date|Firm\s*Name|Form)\s*$", re.IGNORECASE)
+_FIELD_VALUE = re.compile(r"[ \t]*((?:(?!\*\*)[^\n])*)")
+_FIELD_STOP = re.compile(r"\b(?:End\s*Date|Submit\s*Date|Firm\s*Name|Form)\s*:", re.IGNORECASE)
+_STATUS = re.compile(r"INITIAL|AMENDED|Initial|Amended|initial|amended")
+_TITLE = re.compile(
+    r"(?:Daily|DAILY|daily)\s+(?:Segregation|SEGREGATION|segregation)\s*[-\u2013\u2014:]?\s*([^\n\t*]{0,80})")
+_CODE = re.compile(r"\[\s*(\d{4})\s*\]")
+_DATE = re.compile(r"(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{2,4})|(\d{4})-(\d{1,2})-(\d{1,2})")
+_LINE_PREFIX = re.compile(r"^\s*(?:\d{1,2}[.)]?|[A-Za-z][.)])(?:\s+|$)")
+_UNDERLINE_MARKS = str.maketrans("", "", UNDERLINE_OPEN + UNDERLINE_CLOSE)
+_SPACES = " \t"
+
+
+def classify_title(title: str) -> str | None:
+    """The statement a ``Daily Segregation - ...`` title names, or None if it names none we know."""
+    t = title.lower()
+    if "cover" in t:
+        return "cover"
+    if "secured" in t or "30.7" in t or "foreign" in t:
+        return "secured"
+    if "swap" in t:
+        return "swaps"
+    if "segregation" in t or "4d(2)" in t:
+        return "segregation"
+    return None
+
+
+def _field_key(label: str) -> str:
+    return "".join(label.split()).lower()  # "End  Date" -> "enddate"
+
+
+def _read_date(text: str) -> date | None:
+    m = _DATE.search(text)
+    if m is None:
+        return None
+    if m[4]:
+        year, month, day = int(m[4]), int(m[5]), int(m[6])
+    else:
+        month, day, year = int(m[1]), int(m[2]), int(m[3])
+        if year < 100:
+            year += 2000
+    try:
+        parsed = date(year, month, day)
+    except ValueError:
+        return None
+    return parsed if 1990 <= parsed.year <= 2100 else None
+
+
+class _Locator:
+    """Line numbers of positions, computed only when a rejection needs one."""
+
+    def __init__(self, normalized: str, original: str):
+        self.normalized = normalized
+        self.original = original
+
+    def line_of(self, pos: int, token: str | None = None) -> int:
+        if token:
+            # Report the line in the file as received (HTML normalisation moves lines around).
+            found = self.original.find(token)
+            if found >= 0:
+                return self.original.count("\n", 0, found) + 1
+        return self.normalized.count("\n", 0, pos) + 1
+
+
+def _header_fields(t: str):
+    """(label, value, position) of every ``Label: value`` header field, in order."""
+    pos = t.find(":")
+    while pos >= 0:
+        label = _FIELD_LABEL.search(t, max(0, pos - 16), pos)
+        if label is not None and (label.start() == 0 or not t[label.start() - 1].isalnum()):
+            value = _FIELD_VALUE.match(t, pos + 1)[1]
+            stop = _FIELD_STOP.search(value)
+            if stop is not None:
+                value = value[:stop.start()]
+            yield " ".join(label[1].split()), " ".join(value.replace("*", " ").split()), label.start()
+        pos = t.find(":", pos + 1)
+
+
+def _stands_alone(t: str, start: int, end: int) -> bool:
+    """A status word alone in its field: between line ends, tabs or ``**`` separators."""
+    before = t[max(0, start - 8):start].rstrip(" ")
+    after = t[end:end + 8].lstrip(" ")
+    return ((not before or before[-1] in "\n\t" or before.endswith("**"))
+            and (not after or after[0] in "\n\t" or after.startswith("**")))
+
+
+def _read_header(t: str, locate: _Locator) -> tuple[Header, list[str]]:
+    notes: list[str] = []
+    fields: dict[str, tuple[str, int]] = {}
+    for label, value, pos in _header_fields(t):
+        key = _field_key(label)
+        if not value:
+            continue
+        if key not in fields:
+            fields[key] = (value, pos)
+            continue
+        first = fields[key][0]
+        same = (_read_date(first) == _read_date(value)) if key.endswith("date") else (first == value)
+        if not same:
+            raise RejectedFiling(
+                "conflicting_headers",
+                f"the file holds more than one filing: {label} is {first!r} in one header and {value!r} in another",
+                locate.line_of(pos, value),
+            )
+    statuses = {m[0].upper() for m in _STATUS.finditer(t) if _stands_alone(t, m.start(), m.end())}
+    if "enddate" not in fields and "firmname" not in fields:
+        raise RejectedFiling("not_a_filing", "not a Daily Seg filing: no header with End Date and Firm Name")
+    for key, label in (("enddate", "End Date"), ("firmname", "Firm Name")):
+        if key not in fields:
+            raise RejectedFiling("incomplete_header", f"the header has no {label}")
+    form = fields.get("form", (None, 0))[0]
+    if form is not None and not form.lower().startswith("daily seg"):
+        raise RejectedFiling("wrong_form", f"the form is {form!r}, not a Daily Seg filing",
+                             locate.line_of(fields["form"][1], form))
+    end_text, end_pos = fields["enddate"]
+    end_date = _read_date(end_text)
+    if end_date is None:
+        raise RejectedFiling("bad_date", f"End Date {end_text!r} is not a date", locate.line_of(end_pos, end_text))
+    submit_date = None
+    if "submitdate" in fields:
+        submit_text, submit_pos = fields["submitdate"]
+        submit_date = _read_date(submit_text)
+        if submit_date is None:
+            raise RejectedFiling("bad_date", f"Submit Date {submit_text!r} is not a date",
+                                 locate.line_of(submit_pos, submit_text))
+        if submit_date < end_date:
+            notes.append(f"Submit Date {submit_date} is before End Date {end_date}")
+    if "AMENDED" in statuses:
+        status = "AMENDED"
+        if "INITIAL" in statuses:
+            notes.append("some statements are marked INITIAL and some AMENDED; loaded as AMENDED")
+    elif "INITIAL" in statuses:
+        status = "INITIAL"
+    else:
+        status = "INITIAL"
+        notes.append("the header does not say INITIAL or AMENDED; loaded as INITIAL")
+    firm = fields["firmname"][0]
+    return Header(status=status, end_date=end_date, firm=firm, form=form, submit_date=submit_date), notes
+
+
+def _value_before(t: str, line_start: int, code_start: int) -> tuple[str | None, bool, int]:
+    """The raw value right before a code, whether it was underlined, and where the label ends.
+
+    Underlined: the last number inside the underline that ends at the code. Otherwise: the table cell
+    before the code when the line has cells (tabs), else the last word before the code.
+    """
+    end = code_start
+    while end > line_start and t[end - 1] in _SPACES:
+        end -= 1
+    if end > line_start and t[end - 1] == UNDERLINE_CLOSE:
+        open_at = t.rfind(UNDERLINE_OPEN, line_start, end)
+        if open_at >= 0:
+            tokens = t[open_at + 1:end - 1].translate(_UNDERLINE_MARKS).split()
+            return (tokens[-1] if tokens else None), True, open_at
+        end -= 1  # a stray closing mark: read what is before it
+    segment = t[line_start:end]
+    tab = segment.rfind("\t")
+    cell = segment[tab + 1:].translate(_UNDERLINE_MARKS)
+    if not cell.strip():
+        return None, False, line_start + max(tab, 0)
+    if tab >= 0 and _is_amount(cell):
+        return cell.strip(), False, line_start + tab
+    last = cell.split()[-1]
+    if last.endswith("]"):
+        return None, False, end  # the previous pair's code: this value is blank
+    return last, False, end - len(last)
+
+
+def _is_amount(text: str) -> bool:
+    try:
+        return read_amount(text) is not None
+    except AmountError:
+        return False
+
+
+def _label_for(t: str, line_start: int, label_end: int) -> str:
+    text = t[line_start:label_end].translate(_UNDERLINE_MARKS)
+    text = _CODE.sub(" ", text)
+    text = _LINE_PREFIX.sub("", text)
+    text = " ".join(text.split())
+    if text:
+        return text
+    prev_end = line_start - 1
+    while prev_end > 0:  # a wrapped label: the code sits on the line after its words
+        prev_start = t.rfind("\n", 0, prev_end) + 1
+        previous = " ".join(_LINE_PREFIX.sub("", t[prev_start:prev_end].translate(_UNDERLINE_MARKS)).split())
+        if previous:
+            return previous
+        prev_end = prev_start - 1
+    return ""
+
+
+def parse_text(t: str, original: str, catalog: Catalog | None = None) -> ParsedFiling:
+    """Parse an already normalized text; ``original`` is the decoded file, for line numbers."""
+    catalog = catalog or load_catalog()
+    locate = _Locator(t, original)
+    codes = list(_CODE.finditer(t))
+    titles = [(m.start(), classify_title(m[1])) for m in _TITLE.finditer(t)]
+    if not codes and not titles and "End Date" not in t and "Firm Name" not in t:
+        raise RejectedFiling("not_a_filing", "not a Daily Seg filing: no header, statement or coded line")
+    header, notes = _read_header(t, locate)
+    if not codes and not titles:
+        raise RejectedFiling("no_statement", "the file has a header but no statement and no coded line")
+
+    title_positions = [pos for pos, _ in titles]
+    statements: list[str] = [s for _, s in titles if s]
+    values: list[ParsedValue] = []
+    seen: dict[tuple[str, str], int | None] = {}
+    unknown: list[str] = []
+    statement_of = catalog.statement_of
+    for m in codes:
+        code = m[1]
+        start = m.start()
+        line_start = t.rfind("\n", 0, start) + 1
+        raw, underlined, label_end = _value_before(t, line_start, start)
+        value: int | None = None
+        statement = statement_of.get(code)
+        i = bisect.bisect_right(title_positions, start) - 1
+        section = titles[i][1] if i >= 0 else None
+        if statement is None:
+            statement = section or "unknown"
+        if raw is not None:
+            try:
+                value = read_amount(raw)
+            except AmountError:
+                if underlined or looks_like_amount(raw):
+                    if statement == "cover":
+                        notes.append(f"cover page code {code}: {raw!r} is not an amount; not loaded")
+                        continue
+                    raise RejectedFiling(
+                        "bad_number", f"the value of code {code} is {raw!r}, which is not a number",
+                        locate.line_of(start, raw),
+                    ) from None
+                value = None  # the label's last word, the value itself is blank
+        key = (statement, code)
+        if key in seen:
+            if seen[key] != value:
+                notes.append(f"code {code} appears twice ({seen[key]} and {value}); kept the first")
+            continue
+        seen[key] = value
+        item = catalog.item(code, header.end_date)
+        if item is None:
+            unknown.append(code)
+            line, label = "", _label_for(t, line_start, label_end)
+        else:
+            line, label = item.line, item.label
+            if section and section != statement and section != "cover":
+                notes.append(f"code {code} ({statement}) appears under the {section} title")
+        values.append(ParsedValue(statement, code, value, line, label))
+        if statement not in statements:
+            statements.append(statement)
+    ordered = tuple(dict.fromkeys(statements))
+    return ParsedFiling(header=header, values=values, statements=ordered, unknown_codes=unknown, notes=notes)
+
+
+def parse_filing(data: bytes, source: str = "", catalog: Catalog | None = None,
+                 max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedFiling:
+    """Parse the bytes of one filing file, or raise ``RejectedFiling`` saying why it cannot load."""
+    if len(data) > max_bytes:
+        raise RejectedFiling("too_large", f"the file is {len(data):,} bytes, over the {max_bytes:,}-byte limit")
+    if not data.strip():
+        raise RejectedFiling("empty", "the file is empty")
+    try:
+        text = decode(data)
+    except UnreadableText as exc:
+        raise RejectedFiling("binary", str(exc)) from None
+    return parse_text(normalize(text), text, catalog)

@@ -1,0 +1,106 @@
+"""The one place dailyseg's configuration is read, shared by the CLI and the Airflow DAGs.
+
+Everything has a default that works on a laptop: data under ``./data`` (``DAILYSEG_HOME``), an
+embedded DuckDB warehouse file there, the Parquet lake beside it. Environment variables override the
+defaults, and explicit arguments (CLI flags, Airflow connections) override the environment:
+
+- ``DAILYSEG_HOME``       base folder (default ``./data``)
+- ``DAILYSEG_WAREHOUSE``  SQLAlchemy URL (default ``duckdb:///$DAILYSEG_HOME/warehouse.duckdb``;
+                          production: ``postgresql+psycopg://user@host/db``)
+- ``DAILYSEG_LAKE``       Parquet lake, raw archive and quarantine (default ``$DAILYSEG_HOME/lake``)
+- ``DAILYSEG_LANDING``    where new filings arrive (default ``$DAILYSEG_HOME/landing``)
+- ``DAILYSEG_MAX_FILE_MB`` largest file accepted (default 5)
+- ``DAILYSEG_SMTP_URL``, ``DAILYSEG_ALERT_FROM``, ``DAILYSEG_ALERT_TO``, ``DAILYSEG_SLACK_WEBHOOK_URL``
+  alert channels (see ``etl.alerts``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+def _env(name: str, environ: dict[str, str]) -> str | None:
+    value = environ.get(name)
+    return value if value not in (None, "") else None
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    warehouse_url: str
+    lake: Path
+    landing: Path
+    max_file_bytes: int = 5 * 1024 * 1024
+    batch_size: int = 500
+    smtp_url: str | None = field(default=None, repr=False)
+    alert_from: str | None = None
+    alert_to: tuple[str, ...] = ()
+    slack_webhook_url: str | None = field(default=None, repr=False)
+    warning_channel: str = "email"
+
+    @property
+    def raw_zone(self) -> Path:
+        return self.lake / "raw"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.lake / "quarantine"
+
+    @property
+    def data_docs(self) -> Path:
+        return self.home / "data_docs"
+
+    @property
+    def reports(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def is_duckdb(self) -> bool:
+        return self.warehouse_url.startswith("duckdb")
+
+    def with_overrides(self, **overrides) -> Settings:
+        """A copy with the given fields replaced; ``None`` values are ignored."""
+        clean = {k: v for k, v in overrides.items() if v is not None}
+        if "warehouse_url" in clean:
+            clean["warehouse_url"] = normalize_warehouse_url(str(clean["warehouse_url"]))
+        for key in ("home", "lake", "landing"):
+            if key in clean:
+                clean[key] = Path(clean[key])
+        return replace(self, **clean)
+
+
+def normalize_warehouse_url(url: str) -> str:
+    """Accept the URL spellings people paste (``postgres://``, ``postgresql://``) and use psycopg 3."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def load_settings(environ: dict[str, str] | None = None, **overrides) -> Settings:
+    """Settings from the environment (``os.environ`` by default), then explicit overrides."""
+    env = dict(os.environ if environ is None else environ)
+    if overrides.get("home") is not None:  # derived defaults (warehouse, lake, landing) follow it
+        env["DAILYSEG_HOME"] = str(overrides.pop("home"))
+    home = Path(_env("DAILYSEG_HOME", env) or "data")
+    warehouse = _env("DAILYSEG_WAREHOUSE", env) or f"duckdb:///{home / 'warehouse.duckdb'}"
+    lake = Path(_env("DAILYSEG_LAKE", env) or home / "lake")
+    landing = Path(_env("DAILYSEG_LANDING", env) or home / "landing")
+    max_mb = _env("DAILYSEG_MAX_FILE_MB", env)
+    alert_to = tuple(a.strip() for a in (_env("DAILYSEG_ALERT_TO", env) or "").split(",") if a.strip())
+    settings = Settings(
+        home=home,
+        warehouse_url=normalize_warehouse_url(warehouse),
+        lake=lake,
+        landing=landing,
+        max_file_bytes=int(float(max_mb) * 1024 * 1024) if max_mb else 5 * 1024 * 1024,
+        smtp_url=_env("DAILYSEG_SMTP_URL", env),
+        alert_from=_env("DAILYSEG_ALERT_FROM", env),
+        alert_to=alert_to,
+        slack_webhook_url=_env("DAILYSEG_SLACK_WEBHOOK_URL", env),
+        warning_channel=_env("DAILYSEG_WARNING_CHANNEL", env) or "email",
+    )
+    return settings.with_overrides(**overrides)

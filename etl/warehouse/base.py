@@ -1,0 +1,195 @@
+"""What every warehouse backend offers: schema, bulk batch writes, lookups and queries.
+
+A ``Warehouse`` wraps a SQLAlchemy engine. Backends differ only in how bytes get in fast (Arrow into
+DuckDB, ``COPY`` into PostgreSQL) and in how concurrent writers are kept apart; the tables, views and
+queries are the same SQL.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import pandas as pd
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from etl.warehouse import schema
+
+# Column order of the tables, as the loader builds them (and as the DDL declares them).
+FILINGS_COLUMNS = ("filing_id", "firm", "end_date", "submit_date", "status", "form", "source_path", "sha256",
+                   "loaded_at", "raw_path", "size_bytes", "statements", "n_values", "unknown_codes", "notes",
+                   "run_id")
+STATEMENTS_COLUMNS = ("filing_id", "firm", "end_date", "submit_date", "status", "statement", "n_values")
+VALUES_COLUMNS = ("filing_id", "firm", "end_date", "submit_date", "status", "statement", "line", "label", "code",
+                  "value")
+REJECTED_COLUMNS = ("source_path", "sha256", "reason", "line_no", "rejected_at", "reason_code", "quarantine_path",
+                    "size_bytes", "run_id")
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse cannot be reached or used; the message is meant for the person at the terminal."""
+
+
+@dataclass
+class LoadBatch:
+    """Arrow tables for one batch of filings, in the column order of their warehouse tables."""
+
+    run_id: str
+    filings: pa.Table
+    statements: pa.Table
+    values: pa.Table
+    rejected: pa.Table
+
+    @property
+    def filing_ids(self) -> list[str]:
+        return self.filings.column("filing_id").to_pylist()
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password masked, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL we can parse: show only the scheme
+        return url.split(":", 1)[0] + "://..."
+
+
+class Warehouse:
+    dialect = "generic"
+
+    def __init__(self, url: str, engine: sa.Engine):
+        self.url = url
+        self.engine = engine
+        self._schema_checked = False
+        self._lock = threading.Lock()
+
+    # -- schema ---------------------------------------------------------------------------------------
+    def ensure_schema(self) -> None:
+        """Create tables and (re)create views unless this content version is already applied."""
+        if self._schema_checked:
+            return
+        version = schema.schema_version(self.dialect)
+        with self.begin() as conn:
+            self._lock_schema(conn)
+            conn.exec_driver_sql(
+                "CREATE TABLE IF NOT EXISTS dailyseg_meta (meta_key VARCHAR PRIMARY KEY, meta_value VARCHAR)")
+            current = conn.exec_driver_sql(
+                "SELECT meta_value FROM dailyseg_meta WHERE meta_key = 'schema_version'").scalar()
+            if current != version:
+                for statement in schema.table_statements(self.dialect):
+                    conn.exec_driver_sql(statement)
+                drops, creates = schema.view_statements(self.dialect)
+                for statement in drops + creates:
+                    conn.exec_driver_sql(statement)
+                conn.exec_driver_sql("DELETE FROM dailyseg_meta WHERE meta_key = 'schema_version'")
+                conn.execute(sa.text("INSERT INTO dailyseg_meta VALUES ('schema_version', :v)"), {"v": version})
+        self._schema_checked = True
+
+    def _lock_schema(self, conn: sa.Connection) -> None:
+        """Serialize schema changes between processes (PostgreSQL); one writer anyway elsewhere."""
+
+    # -- connections ------------------------------------------------------------------------------------
+    def begin(self):
+        try:
+            return self.engine.begin()
+        except sa.exc.SQLAlchemyError as exc:
+            raise WarehouseError(self._explain(exc)) from None
+
+    def connect(self):
+        try:
+            return self.engine.connect()
+        except sa.exc.SQLAlchemyError as exc:
+            raise WarehouseError(self._explain(exc)) from None
+
+    def _explain(self, exc: Exception) -> str:
+        first = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0]
+        return f"cannot open the warehouse {redact_url(self.url)}: {first}"
+
+    def describe(self) -> str:
+        return redact_url(self.url)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # -- reading --------------------------------------------------------------------------------------
+    def read_df(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        with self.connect() as conn:
+            result = conn.execute(sa.text(sql), params or {})
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+    def read_arrow(self, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
+        return pa.Table.from_pandas(self.read_df(sql, params), preserve_index=False)
+
+    def scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        with self.connect() as conn:
+            return conn.execute(sa.text(sql), params or {}).scalar()
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        with self.begin() as conn:
+            conn.execute(sa.text(sql), params or {})
+
+    def table_exists(self, name: str) -> bool:
+        with self.connect() as conn:
+            return sa.inspect(conn).has_table(name)
+
+    # -- what is already here -------------------------------------------------------------------------
+    def loaded_hashes(self) -> set[str]:
+        with self.connect() as conn:
+            return {row[0] for row in conn.exec_driver_sql("SELECT sha256 FROM filings")}
+
+    def rejected_keys(self) -> set[tuple[str, str | None]]:
+        with self.connect() as conn:
+            return {(r[0], r[1]) for r in conn.exec_driver_sql("SELECT source_path, sha256 FROM rejected_filings")}
+
+    def lake_pending(self) -> list[tuple[str, Any]]:
+        with self.connect() as conn:
+            return [tuple(r) for r in conn.exec_driver_sql("SELECT filing_id, end_date FROM lake_pending")]
+
+    def clear_lake_pending(self, filing_ids: Iterable[str]) -> None:
+        ids = list(filing_ids)
+        if not ids:
+            return
+        with self.begin() as conn:
+            for chunk in _chunks(ids, 1000):
+                conn.execute(sa.text("DELETE FROM lake_pending WHERE filing_id IN :ids")
+                             .bindparams(sa.bindparam("ids", expanding=True)), {"ids": chunk})
+
+    def values_of_filings(self, filing_ids: list[str]) -> pd.DataFrame:
+        """seg_values rows of the given filings with their sha256 (to rebuild the lake after a crash)."""
+        sql = ("SELECT v.*, f.sha256 FROM seg_values v JOIN filings f ON f.filing_id = v.filing_id "
+               "WHERE v.filing_id IN :ids")
+        frames = [self._read_in(sql, chunk) for chunk in _chunks(filing_ids, 1000)]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def filings_of(self, filing_ids: list[str]) -> pd.DataFrame:
+        frames = [self._read_in("SELECT * FROM filings WHERE filing_id IN :ids", chunk)
+                  for chunk in _chunks(filing_ids, 1000)]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def _read_in(self, sql: str, ids: list[str]) -> pd.DataFrame:
+        with self.connect() as conn:
+            result = conn.execute(sa.text(sql).bindparams(sa.bindparam("ids", expanding=True)), {"ids": ids})
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+    # -- runs -----------------------------------------------------------------------------------------
+    def start_run(self, run_id: str, started_at, sources: str) -> None:
+        with self.begin() as conn:
+            conn.execute(sa.text("INSERT INTO ingest_runs (run_id, started_at, status, sources) "
+                                 "VALUES (:r, :t, 'running', :s)"), {"r": run_id, "t": started_at, "s": sources})
+
+    def finish_run(self, run_id: str, **counts) -> None:
+        sets = ", ".join(f"{k} = :{k}" for k in counts)
+        with self.begin() as conn:
+            conn.execute(sa.text(f"UPDATE ingest_runs SET {sets} WHERE run_id = :run_id"), {"run_id": run_id, **counts})
+
+    # -- writing --------------------------------------------------------------------------------------
+    def write_batch(self, batch: LoadBatch) -> set[str]:
+        """Write one batch atomically; return the filing ids this call inserted."""
+        raise NotImplementedError
+
+
+def _chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -1,0 +1,80 @@
+"""The embedded DuckDB warehouse: a single file, bulk inserts straight from Arrow.
+
+DuckDB lets one process write a database file at a time. The engine uses no connection pool, so the
+file is open only while a unit of work runs; the loader takes the ingest lock (``etl.locks``) so two
+dailyseg processes never compete for it, and readers can open the file between batches.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+
+from etl.warehouse.base import (FILINGS_COLUMNS, REJECTED_COLUMNS, STATEMENTS_COLUMNS, VALUES_COLUMNS,
+                                LoadBatch, Warehouse)
+
+
+def database_path(url: str) -> Path | None:
+    """The file behind a ``duckdb:///path`` URL (None for an in-memory database)."""
+    database = sa.engine.make_url(url).database
+    if not database or database == ":memory:":
+        return None
+    return Path(database)
+
+
+class DuckDBWarehouse(Warehouse):
+    dialect = "duckdb"
+
+    def __init__(self, url: str):
+        path = database_path(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, poolclass=NullPool)
+        super().__init__(url, engine)
+        self.path = path
+
+    def read_df(self, sql, params=None) -> pd.DataFrame:
+        if params:
+            return super().read_df(sql, params)
+        with self.connect() as conn:
+            return conn.connection.driver_connection.execute(sql).df()
+
+    def write_batch(self, batch: LoadBatch) -> set[str]:
+        ids = batch.filing_ids
+        with self.begin() as conn:
+            raw = conn.connection.driver_connection
+            raw.register("batch_filings", batch.filings)
+            raw.register("batch_statements", batch.statements)
+            raw.register("batch_values", batch.values)
+            raw.register("batch_rejected", batch.rejected)
+            try:
+                if ids:
+                    existing = [r[0] for r in raw.execute(
+                        "SELECT filing_id FROM filings WHERE filing_id IN (SELECT filing_id FROM batch_filings)"
+                    ).fetchall()]
+                    if existing:  # a reload of filings already here: replace them whole
+                        raw.register("batch_existing", pd.DataFrame({"filing_id": existing}))
+                        for table in ("seg_values", "filing_statements", "lake_pending", "filings"):
+                            raw.execute(f"DELETE FROM {table} WHERE filing_id IN "
+                                        "(SELECT filing_id FROM batch_existing)")
+                        raw.unregister("batch_existing")
+                    raw.execute(f"INSERT INTO filings ({', '.join(FILINGS_COLUMNS)}) "
+                                f"SELECT {', '.join(FILINGS_COLUMNS)} FROM batch_filings")
+                    raw.execute(f"INSERT INTO filing_statements ({', '.join(STATEMENTS_COLUMNS)}) "
+                                f"SELECT {', '.join(STATEMENTS_COLUMNS)} FROM batch_statements")
+                    raw.execute(f"INSERT INTO seg_values ({', '.join(VALUES_COLUMNS)}) "
+                                f"SELECT {', '.join(VALUES_COLUMNS)} FROM batch_values")
+                    raw.execute("INSERT INTO lake_pending SELECT filing_id, end_date FROM batch_filings")
+                if batch.rejected.num_rows:
+                    raw.execute("DELETE FROM rejected_filings r USING batch_rejected b "
+                                "WHERE r.source_path = b.source_path "
+                                "AND coalesce(r.sha256, '') = coalesce(b.sha256, '')")
+                    raw.execute(f"INSERT INTO rejected_filings ({', '.join(REJECTED_COLUMNS)}) "
+                                f"SELECT {', '.join(REJECTED_COLUMNS)} FROM batch_rejected")
+            finally:
+                for name in ("batch_filings", "batch_statements", "batch_values", "batch_rejected"):
+                    raw.unregister(name)
+        return set(ids)

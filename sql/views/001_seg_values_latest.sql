@@ -1,0 +1,22 @@
+-- The newest version of each (firm, end date, statement): AMENDED over INITIAL, then the later submit
+-- date, whatever order the files arrived in. Ties (same status and submit date) go to the larger
+-- filing_id so the answer never depends on load order.
+
+CREATE VIEW latest_statements AS
+SELECT filing_id, firm, end_date, submit_date, status, statement, n_values
+FROM (
+    SELECT fs.*,
+           row_number() OVER (
+               PARTITION BY firm, end_date, statement
+               ORDER BY CASE WHEN status = 'AMENDED' THEN 1 ELSE 0 END DESC,
+                        submit_date DESC NULLS LAST,
+                        filing_id DESC
+           ) AS version_rank
+    FROM filing_statements fs
+) ranked
+WHERE version_rank = 1;
+
+CREATE VIEW seg_values_latest AS
+SELECT v.filing_id, v.firm, v.end_date, v.submit_date, v.status, v.statement, v.line, v.label, v.code, v.value
+FROM seg_values v
+JOIN latest_statements l ON l.filing_id = v.filing_id AND l.statement = v.statement;
