@@ -78,7 +78,7 @@ _TITLE = re.compile(
     r"(?:Daily|DAILY|daily)\s+(?:Segregation|SEGREGATION|segregation)\s*[-\u2013\u2014:]?\s*([^\n\t*]{0,80})")
 _CODE = re.compile(r"\[\s*(\d{4})\s*\]")
 _DATE = re.compile(r"(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{2,4})|(\d{4})-(\d{1,2})-(\d{1,2})")
-_LINE_PREFIX = re.compile(r"^\s*(?:\d{1,2}[.)]?|[A-Za-z][.)])(?:\s+|$)")
+_LINE_PREFIX = re.compile(r"^\s*(\d{1,2}(?:\.[A-Za-z])?[.)]?|[A-Za-z][.)])(?:\s+|$)")
 _UNDERLINE_MARKS = str.maketrans("", "", UNDERLINE_OPEN + UNDERLINE_CLOSE)
 _SPACES = " \t"
 
@@ -245,21 +245,25 @@ def _is_amount(text: str) -> bool:
         return False
 
 
-def _label_for(t: str, line_start: int, label_end: int) -> str:
-    text = t[line_start:label_end].translate(_UNDERLINE_MARKS)
-    text = _CODE.sub(" ", text)
-    text = _LINE_PREFIX.sub("", text)
-    text = " ".join(text.split())
-    if text:
-        return text
+def _line_and_label(t: str, line_start: int, label_end: int) -> tuple[str, str]:
+    """The printed line number and label of a code the catalog does not know.
+
+    A wrapped label (the code on the line after its words) takes the words of the line above.
+    """
+    text = _CODE.sub(" ", t[line_start:label_end].translate(_UNDERLINE_MARKS))
+    number = _LINE_PREFIX.match(text)
+    line = number[1].rstrip(".)") if number else ""
+    label = " ".join((text[number.end():] if number else text).split())
     prev_end = line_start - 1
-    while prev_end > 0:  # a wrapped label: the code sits on the line after its words
+    while not label and prev_end > 0:
         prev_start = t.rfind("\n", 0, prev_end) + 1
-        previous = " ".join(_LINE_PREFIX.sub("", t[prev_start:prev_end].translate(_UNDERLINE_MARKS)).split())
-        if previous:
-            return previous
+        previous = _CODE.sub(" ", t[prev_start:prev_end].translate(_UNDERLINE_MARKS))
+        number = _LINE_PREFIX.match(previous)
+        if number and not line:
+            line = number[1].rstrip(".)")
+        label = " ".join((previous[number.end():] if number else previous).split())
         prev_end = prev_start - 1
-    return ""
+    return line[:12], label
 
 
 def parse_text(t: str, original: str, catalog: Catalog | None = None) -> ParsedFiling:
@@ -313,7 +317,7 @@ def parse_text(t: str, original: str, catalog: Catalog | None = None) -> ParsedF
         item = catalog.item(code, header.end_date)
         if item is None:
             unknown.append(code)
-            line, label = "", _label_for(t, line_start, label_end)
+            line, label = _line_and_label(t, line_start, label_end)
         else:
             line, label = item.line, item.label
             if section and section != statement and section != "cover":

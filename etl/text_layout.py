@@ -58,7 +58,7 @@ _UNDERLINE_OPEN_TAG = re.compile(r"<\s*u(?:\s[^<>]*)?>", re.IGNORECASE)
 _UNDERLINE_CLOSE_TAG = re.compile(r"<\s*/\s*u\s*>", re.IGNORECASE)
 _LINE_BREAK_TAGS = re.compile(
     r"<\s*(?:br|tr|/tr|p|/p|div|/div|/h[1-6]|/li|/table|/caption|hr)\b[^<>]*>", re.IGNORECASE)
-_CELL_TAGS = re.compile(r"<\s*/?\s*t[dh]\b[^<>]*>", re.IGNORECASE)
+_CELL_TAGS = re.compile(r"<\s*t[dh]\b[^<>]*>", re.IGNORECASE)  # a cell starts: a tab
 _PRE_TAG = re.compile(r"<\s*pre\b", re.IGNORECASE)
 _ANY_TAG = re.compile(r"<[!/?A-Za-z][^<>]*>")
 _DROPPED_BLOCKS = (("<script", "</script"), ("<style", "</style"), ("<!--", "-->"), ("<head", "</head"))

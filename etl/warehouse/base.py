@@ -7,9 +7,9 @@ queries are the same SQL.
 
 from __future__ import annotations
 
-import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import pandas as pd
 import pyarrow as pa
@@ -63,7 +63,6 @@ class Warehouse:
         self.url = url
         self.engine = engine
         self._schema_checked = False
-        self._lock = threading.Lock()
 
     # -- schema ---------------------------------------------------------------------------------------
     def ensure_schema(self) -> None:
@@ -91,17 +90,20 @@ class Warehouse:
         """Serialize schema changes between processes (PostgreSQL); one writer anyway elsewhere."""
 
     # -- connections ------------------------------------------------------------------------------------
-    def begin(self):
-        try:
-            return self.engine.begin()
-        except sa.exc.SQLAlchemyError as exc:
-            raise WarehouseError(self._explain(exc)) from None
+    @contextmanager
+    def begin(self) -> Iterator[sa.Connection]:
+        """A connection in a transaction, committed at the end of the block (rolled back on error)."""
+        with self.connect() as conn, conn.begin():
+            yield conn
 
-    def connect(self):
+    @contextmanager
+    def connect(self) -> Iterator[sa.Connection]:
         try:
-            return self.engine.connect()
+            conn = self.engine.connect()
         except sa.exc.SQLAlchemyError as exc:
             raise WarehouseError(self._explain(exc)) from None
+        with conn:
+            yield conn
 
     def _explain(self, exc: Exception) -> str:
         first = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0]

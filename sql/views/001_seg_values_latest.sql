@@ -1,6 +1,7 @@
 -- The newest version of each (firm, end date, statement): AMENDED over INITIAL, then the later submit
--- date, whatever order the files arrived in. Ties (same status and submit date) go to the larger
--- filing_id so the answer never depends on load order.
+-- date, whatever order the files arrived in. Between two files with the same status and submit date
+-- the one with more values wins (a truncated copy never hides a complete one), then the larger
+-- filing_id, so the answer never depends on load order.
 
 CREATE VIEW latest_statements AS
 SELECT filing_id, firm, end_date, submit_date, status, statement, n_values
@@ -10,6 +11,7 @@ FROM (
                PARTITION BY firm, end_date, statement
                ORDER BY CASE WHEN status = 'AMENDED' THEN 1 ELSE 0 END DESC,
                         submit_date DESC NULLS LAST,
+                        n_values DESC,
                         filing_id DESC
            ) AS version_rank
     FROM filing_statements fs

@@ -1,0 +1,80 @@
+"""Shared test fixtures: the real sample, isolated settings, and real warehouses.
+
+PostgreSQL tests use the server on 127.0.0.1:5432 (user postgres); each test gets a database of its
+own, created and dropped here. If the server is down the tests fail loudly rather than skip: the
+production backend is part of what is tested.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+import etl  # noqa: E402
+
+SAMPLE_PATH = Path(etl.__file__).parent / "samples" / "citigroup-global-markets-2013-12-31.txt"
+FIXTURES = Path(__file__).parent / "fixtures"
+PG_ADMIN = os.environ.get("DAILYSEG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def sample_bytes() -> bytes:
+    return SAMPLE_PATH.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def sample_text(sample_bytes) -> str:
+    return sample_bytes.decode("utf-8")
+
+
+@pytest.fixture(scope="session")
+def sample_expected() -> dict[tuple[str, str], int]:
+    with (FIXTURES / "citigroup-2013-12-31-expected.csv").open() as handle:
+        return {(r["statement"], r["code"]): int(r["value"]) for r in csv.DictReader(handle)}
+
+
+@pytest.fixture
+def settings(tmp_path):
+    from etl.settings import load_settings
+    return load_settings(environ={}, home=tmp_path / "home")
+
+
+def _pg_admin():
+    import psycopg
+    try:
+        return psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN} ({exc}); start it with "
+                    "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start", pytrace=False)
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    name = f"dailyseg_test_{uuid.uuid4().hex[:12]}"
+    with _pg_admin() as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN.rsplit("/", 1)[0]
+    yield f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
+    with _pg_admin() as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def warehouse_url(request, tmp_path):
+    """The same test on the embedded DuckDB file and on a real PostgreSQL database."""
+    if request.param == "duckdb":
+        return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def any_settings(settings, warehouse_url):
+    """Isolated settings pointing at each backend in turn."""
+    return settings.with_overrides(warehouse_url=warehouse_url)
