@@ -70,6 +70,8 @@ class Catalog:
         if clash:
             raise CatalogError(f"codes listed under more than one statement: {clash}")
         self.statement_of: dict[str, str] = {code: rows[0].statement for code, rows in self._by_code.items()}
+        self._multi = tuple(row for rows in self._by_code.values() if len(rows) > 1 for row in rows)
+        self._lines: dict[tuple, dict[str, tuple[str, str]]] = {}
 
     @property
     def codes(self) -> frozenset[str]:
@@ -85,6 +87,15 @@ class Catalog:
                 if row.applies_on(day):
                     return row
         return rows[0]
+
+    def lines_on(self, day: date) -> dict[str, tuple[str, str]]:
+        """code -> (line, label) of the form in force on End Date ``day`` (cached per era)."""
+        era = tuple(i.applies_on(day) for i in self._multi)
+        lines = self._lines.get(era)
+        if lines is None:
+            lines = self._lines[era] = {code: (row.line, row.label) for code in self._by_code
+                                        if (row := self.item(code, day)) is not None}
+        return lines
 
     def layout(self, statement: str, day: date) -> list[LineItem]:
         """The printed lines of one statement on End Date ``day``, headings included, in order."""

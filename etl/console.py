@@ -51,16 +51,22 @@ class ProgressBar:
             self.drawn = False
 
 
+def is_missing(value) -> bool:
+    """None, NaN, pandas NA or NaT."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value) or str(value) in ("<NA>", "NaT")
+    except TypeError:  # pandas.NA refuses to be a boolean
+        return True
+
+
 def dollars(value) -> str:
-    if value is None or value != value:  # None or NaN
-        return "-"
-    return f"{int(value):,}"
+    return "-" if is_missing(value) else f"{int(value):,}"
 
 
 def percent(value) -> str:
-    if value is None or value != value:
-        return "-"
-    return f"{value:.1f}%"
+    return "-" if is_missing(value) else f"{value:.1f}%"
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: Sequence[int] = ()) -> str:

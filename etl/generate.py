@@ -20,7 +20,6 @@ excess, and which is the management target.
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import random
@@ -34,66 +33,10 @@ from typing import Callable
 
 from etl.business_days import business_days, next_business_day
 from etl.catalog import STATEMENTS, LineItem, load_catalog
-from etl.form_data import form_dir
+from etl.rules import Rule, load_rules
 from etl.render import CoverPage, RenderStyle, render_html, render_text
 
 Values = dict[str, dict[str, int]]
-
-# -- the identities -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Identity:
-    """One rule of the rules file: ``total`` is the sum (or the max) of weighted components."""
-
-    rule_id: str
-    statement: str
-    total: str
-    op: str
-    components: tuple[tuple[str, int], ...]
-    effective_from: date | None = None
-    effective_to: date | None = None
-
-    def applies_on(self, day: date) -> bool:
-        if self.effective_from and day < self.effective_from:
-            return False
-        return not (self.effective_to and day > self.effective_to)
-
-    def compute(self, values: dict[str, int]) -> int:
-        if self.op == "max":
-            return max(w * values[c] for c, w in self.components)
-        return sum(w * values[c] for c, w in self.components)
-
-
-def _iso_or_none(text: str) -> date | None:
-    text = (text or "").strip()
-    return date.fromisoformat(text) if text else None
-
-
-@lru_cache(maxsize=1)
-def load_identities() -> tuple[Identity, ...]:
-    """The rules file as identities, one per rule id, in file order."""
-    rows: dict[str, list[dict[str, str]]] = {}
-    with (form_dir() / "rules.csv").open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            rows.setdefault(row["rule_id"].strip(), []).append(row)
-    identities = []
-    for rule_id, group in rows.items():
-        first = group[0]
-        op = first["op"].strip()
-        if op not in ("sum", "max"):
-            raise ValueError(f"rules.csv: rule {rule_id} has op {op!r}; the generator knows sum and max")
-        identities.append(Identity(
-            rule_id=rule_id,
-            statement=first["statement"].strip(),
-            total=first["total_code"].strip(),
-            op=op,
-            components=tuple((r["component_code"].strip(), int(r["weight"])) for r in group),
-            effective_from=_iso_or_none(first.get("effective_from", "")),
-            effective_to=_iso_or_none(first.get("effective_to", "")),
-        ))
-    return tuple(identities)
-
 
 # -- what one statement looks like in one era -----------------------------------------------------------
 # Leaf kinds: how the generator draws a line nobody computes.
@@ -113,8 +56,8 @@ class StatementPlan:
 
     statement: str
     codes: tuple[str, ...]                 # print order
-    identities: tuple[Identity, ...]       # every identity that applies
-    order: tuple[Identity, ...]            # one identity per total, in dependency order
+    identities: tuple[Rule, ...]       # every identity that applies
+    order: tuple[Rule, ...]            # one identity per total, in dependency order
     leaves: tuple[str, ...]                # codes no identity computes, print order
     kind: dict[str, str]
     partner: dict[str, str]                # offset -> the line it offsets
@@ -136,7 +79,7 @@ def _era_boundaries() -> tuple[date, ...]:
     days: set[date] = set()
     for item in load_catalog().items:
         days.update(d for d in (item.required_from, item.required_to) if d)
-    for identity in load_identities():
+    for identity in load_rules():
         days.update(d for d in (identity.effective_from, identity.effective_to) if d)
     return tuple(sorted(days))
 
@@ -150,29 +93,29 @@ def statement_plan(statement: str, day: date) -> StatementPlan:
     return plan
 
 
-def _dependency_order(identities: list[Identity]) -> list[Identity]:
+def _dependency_order(identities: list[Rule]) -> list[Rule]:
     """One identity per total, each after the identities computing its components."""
-    totals = {i.total for i in identities}
+    totals = {i.total_code for i in identities}
     known: set[str] = set()
-    order: list[Identity] = []
+    order: list[Rule] = []
     pending = list(identities)
     while pending:
-        ready = [i for i in pending if i.total not in known
+        ready = [i for i in pending if i.total_code not in known
                  and all(c in known or c not in totals for c, _ in i.components)]
         if not ready:
-            left = [i for i in pending if i.total not in known]
+            left = [i for i in pending if i.total_code not in known]
             if not left:
                 break
             raise ValueError(f"rules.csv: identities {sorted({i.rule_id for i in left})} depend on each other")
         for identity in ready:
-            if identity.total not in known:
+            if identity.total_code not in known:
                 order.append(identity)
-                known.add(identity.total)
-        pending = [i for i in pending if i.total not in known]
+                known.add(identity.total_code)
+        pending = [i for i in pending if i.total_code not in known]
     return order
 
 
-def _expand(code: str, defining: dict[str, Identity], linear: bool, weight: int = 1,
+def _expand(code: str, defining: dict[str, Rule], linear: bool, weight: int = 1,
             out: dict[str, int] | None = None) -> dict[str, int]:
     """The leaves a code is computed from, with their net weights.
 
@@ -196,11 +139,11 @@ def _build_plan(statement: str, day: date) -> StatementPlan:
     items = [i for i in load_catalog().layout(statement, day) if i.code]
     codes = tuple(i.code for i in items)
     present = set(codes)
-    identities = [i for i in load_identities()
+    identities = [i for i in load_rules()
                   if i.statement == statement and i.applies_on(day)
-                  and i.total in present and all(c in present for c, _ in i.components)]
+                  and i.total_code in present and all(c in present for c, _ in i.components)]
     order = _dependency_order(identities)
-    defining = {i.total: i for i in order}
+    defining = {i.total_code: i for i in order}
     leaves = tuple(c for c in codes if c not in defining)
     item_of = {i.code: i for i in items}
     location = {c: item_of[c].location for c in codes}
@@ -214,7 +157,7 @@ def _build_plan(statement: str, day: date) -> StatementPlan:
         weights = dict((w, c) for c, w in identity.components)
         if (identity.op == "sum" and len(identity.components) == 2 and set(weights) == {1, -1}
                 and side(weights[1]) == "funds" and side(weights[-1]) == "requirement"):
-            excess_rules.append((identity.total, weights[1], weights[-1]))
+            excess_rules.append((identity.total_code, weights[1], weights[-1]))
     if not excess_rules:
         raise ValueError(f"rules.csv: no identity gives the excess of the {statement} statement on {day}")
     excess = tuple(dict.fromkeys(total for total, _, _ in excess_rules))
@@ -285,11 +228,11 @@ def _leaf_kinds(items: list[LineItem], leaves: tuple[str, ...], totals: set[str]
 def evaluate_totals(values: dict[str, int], plan: StatementPlan, partial: bool = False) -> dict[str, int]:
     """Fill in every total of ``plan`` from its components (skipping ones not ready when ``partial``)."""
     for identity in plan.order:
-        if identity.total in values:
+        if identity.total_code in values:
             continue
         if partial and any(c not in values for c, _ in identity.components):
             continue
-        values[identity.total] = identity.compute(values)
+        values[identity.total_code] = identity.expected(values)
     return values
 
 

@@ -11,10 +11,8 @@ file is a rejection, and only an unusable warehouse or lake stops the run (``Ing
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
-import traceback
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,9 +23,10 @@ from typing import Callable, Iterable, Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl import lake
+from etl import lake, raw_archive
 from etl.locks import LockBusy, exclusive
-from etl.parser import ParsedFiling, RejectedFiling, parse_filing
+from etl.parser import ParsedFiling
+from etl.prepare import Prepared, Preparer
 from etl.settings import Settings
 from etl.warehouse import DATABASE_ERRORS, LoadBatch, Warehouse, WarehouseError, open_warehouse
 from etl.warehouse.base import FILINGS_COLUMNS, REJECTED_COLUMNS, STATEMENTS_COLUMNS, VALUES_COLUMNS
@@ -134,11 +133,6 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[Path, 
     return files, refused
 
 
-def _read_capped(path: Path, max_bytes: int) -> bytes:
-    with open(path, "rb") as handle:
-        return handle.read(max_bytes + 1)
-
-
 class _BatchBuilder:
     """Columns of one batch's tables, filled filing by filing (plain lists; Arrow at the end)."""
 
@@ -207,8 +201,9 @@ class Ingestor:
     """One ingest run against one warehouse and lake."""
 
     def __init__(self, settings: Settings, warehouse: Warehouse, progress: Progress | None = None,
-                 on_message: Callable[[str], None] | None = None):
+                 on_message: Callable[[str], None] | None = None, workers: int | None = None):
         self.settings = settings
+        self.workers = workers
         self.warehouse = warehouse
         self.progress = progress
         self.on_message = on_message or (lambda message: None)
@@ -226,16 +221,19 @@ class Ingestor:
         rejected_keys = self.warehouse.rejected_keys()
         builder = _BatchBuilder(self.run_id)
         for path, why in refused:
-            self._reject(builder, path, None, None, RejectedFiling("symlink_outside", why), rejected_keys)
+            self._reject(builder, Prepared(path, reason_code="symlink_outside", reason=why), rejected_keys)
         done = 0
-        for path in files:
-            self._take_file(path, builder, loaded_hashes, rejected_keys)
-            done += 1
-            if builder.count >= self.settings.batch_size:
+        self.warehouse.dispose()  # no open database connection (or its threads) while workers fork
+        preparer = Preparer(self.settings.lake, self.settings.max_file_bytes, loaded_hashes, self.workers)
+        with preparer:
+            for prepared_batch in preparer.batches(files, self.settings.batch_size):
+                for prepared in prepared_batch:
+                    self._take(prepared, builder, loaded_hashes, rejected_keys)
+                done += len(prepared_batch)
                 self._flush(builder)
                 builder = _BatchBuilder(self.run_id)
-            if self.progress is not None:
-                self.progress(done, len(files))
+                if self.progress is not None:
+                    self.progress(done, len(files))
         if builder:
             self._flush(builder)
         self.summary.seconds = time.perf_counter() - started
@@ -246,70 +244,52 @@ class Ingestor:
             seconds=round(self.summary.seconds, 3))
         return self.summary
 
-    def _take_file(self, path: Path, builder: _BatchBuilder, loaded_hashes: set[str],
-                   rejected_keys: set) -> None:
-        source = str(path.absolute())
-        try:
-            data = _read_capped(path, self.settings.max_file_bytes)
-        except OSError as exc:
-            self._reject(builder, path, None, None,
-                         RejectedFiling("unreadable", f"cannot read the file: {exc.strerror or exc}"), rejected_keys)
+    def _take(self, prepared: Prepared, builder: _BatchBuilder, loaded_hashes: set[str],
+              rejected_keys: set) -> None:
+        if prepared.duplicate or (prepared.parsed is not None and prepared.sha in loaded_hashes):
+            self.summary.duplicates += 1  # loaded before, or earlier in this run under another name
             return
-        if len(data) > self.settings.max_file_bytes:
-            sha, size = _hash_file(path)
-            self._reject(builder, path, sha, None, RejectedFiling(
-                "too_large", f"the file is {size:,} bytes, over the {self.settings.max_file_bytes:,}-byte limit "
-                             "(DAILYSEG_MAX_FILE_MB)"), rejected_keys, size=size)
+        if prepared.rejected:
+            self._reject(builder, prepared, rejected_keys)
             return
-        sha = hashlib.sha256(data).hexdigest()
-        if sha in loaded_hashes:
-            self.summary.duplicates += 1
-            return
-        try:
-            parsed = parse_filing(data, source, max_bytes=self.settings.max_file_bytes)
-        except RejectedFiling as rejection:
-            self._reject(builder, path, sha, data, rejection, rejected_keys)
-            return
-        except Exception as exc:  # a parser defect must not stop the run or lose the file
-            rejection = RejectedFiling("parser_error", f"the parser failed on this file ({type(exc).__name__}: "
-                                                       f"{exc}); it is kept in the quarantine for a fix")
-            self._reject(builder, path, sha, data, rejection, rejected_keys,
-                         detail=traceback.format_exc(limit=8))
-            return
-        raw_path = lake.archive_raw(self.settings.lake, sha, data, path.suffix)
-        builder.add_filing(parsed, sha, source, str(raw_path), len(data), _now())
-        loaded_hashes.add(sha)
+        parsed = prepared.parsed
+        builder.add_filing(parsed, prepared.sha, str(prepared.path.absolute()), prepared.raw_path, prepared.size,
+                           _now())
+        loaded_hashes.add(prepared.sha)
         self.summary.unknown_codes.update(parsed.unknown_codes)
         self.summary.filings_with_notes += bool(parsed.notes)
 
-    def _reject(self, builder: _BatchBuilder, path: Path, sha: str | None, data: bytes | None,
-                rejection: RejectedFiling, rejected_keys: set, size: int | None = None,
-                detail: str | None = None) -> None:
-        source = str(path.absolute())
+    def _reject(self, builder: _BatchBuilder, prepared: Prepared, rejected_keys: set) -> None:
+        source = str(prepared.path.absolute())
+        sha = prepared.sha
         known = (source, sha) in rejected_keys
         quarantined = None
         if not known:
-            reason = {"source_path": source, "sha256": sha, "reason_code": rejection.reason,
-                      "reason": rejection.message, "line_no": rejection.line_no, "run_id": self.run_id,
+            reason = {"source_path": source, "sha256": sha, "reason_code": prepared.reason_code,
+                      "reason": prepared.reason, "line_no": prepared.line_no, "run_id": self.run_id,
                       "rejected_at": _now().isoformat(timespec="seconds")}
-            if detail:
-                reason["detail"] = detail
+            if prepared.detail:
+                reason["detail"] = prepared.detail
             try:
-                quarantined = str(lake.quarantine(self.settings.lake, path, sha, data, reason))
+                quarantined = str(raw_archive.quarantine(self.settings.lake, prepared.path, sha, prepared.data,
+                                                         reason))
             except OSError as exc:
                 raise IngestError(f"cannot write to the quarantine under {self.settings.lake}: {exc}") from None
             builder.add_rejection({
-                "source_path": source, "sha256": sha, "reason": rejection.message, "line_no": rejection.line_no,
-                "rejected_at": _now(), "reason_code": rejection.reason, "quarantine_path": quarantined,
-                "size_bytes": size if size is not None else (len(data) if data is not None else None),
-                "run_id": self.run_id,
+                "source_path": source, "sha256": sha, "reason": prepared.reason, "line_no": prepared.line_no,
+                "rejected_at": _now(), "reason_code": prepared.reason_code, "quarantine_path": quarantined,
+                "size_bytes": prepared.size, "run_id": self.run_id,
             })
             rejected_keys.add((source, sha))
-        self.summary.rejected.append(Rejection(source, rejection.reason, rejection.message, rejection.line_no,
+        self.summary.rejected.append(Rejection(source, prepared.reason_code, prepared.reason, prepared.line_no,
                                                quarantined, already_known=known))
 
     def _flush(self, builder: _BatchBuilder) -> None:
         batch = builder.build()
+        if not builder:
+            return
+        if builder.count:
+            raw_archive.flush_to_disk()  # the raw files this batch refers to are on disk before it commits
         inserted = self.warehouse.write_batch(batch)
         if inserted:
             values = batch.values
@@ -341,16 +321,6 @@ class Ingestor:
         lake.write_partitions(self.settings.lake, values_table, filings_table)
         self.warehouse.clear_lake_pending(ids)
         self.summary.recovered_filings = len(ids)
-
-
-def _hash_file(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
 
 
 def warehouse_lock_path(settings: Settings) -> Path | None:

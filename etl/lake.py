@@ -1,10 +1,8 @@
-"""The lake: content-addressed raw archive, quarantine, and the Parquet copy of the long table.
+"""The lake's Parquet copy of the long table, hive-partitioned by End Date.
 
-Layout under ``DAILYSEG_LAKE``::
+Layout under ``DAILYSEG_LAKE`` (the raw archive and quarantine beside it are ``etl.raw_archive``)::
 
-    raw/ab/abcdef....txt                 every accepted file, named by its sha256 (same bytes: no-op)
-    quarantine/<sha16>/<name>            every rejected file, with reason.json beside it
-    seg_values/year=2016/month=03/part-0.parquet   the long table (zstd), hive-partitioned by End Date
+    seg_values/year=2016/month=03/part-0.parquet   the long table (zstd)
     filings/year=2016/month=03/part-0.parquet      one row per filing version, for lineage
 
 A partition is rewritten whole (existing rows minus the batch's filings, plus the batch) into a hidden
@@ -15,10 +13,7 @@ removes. DuckDB reads it as ``read_parquet('lake/seg_values/**/*.parquet', hive_
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -28,60 +23,14 @@ import pyarrow.parquet as pq
 
 from etl.locks import exclusive
 
+_TEXT = pa.string()
 VALUES_SCHEMA = pa.schema([
-    ("filing_id", pa.string()), ("firm", pa.string()), ("end_date", pa.date32()), ("submit_date", pa.date32()),
-    ("status", pa.string()), ("statement", pa.string()), ("line", pa.string()), ("label", pa.string()),
-    ("code", pa.string()), ("value", pa.int64()), ("sha256", pa.string()),
+    ("filing_id", _TEXT), ("firm", _TEXT), ("end_date", pa.date32()), ("submit_date", pa.date32()),
+    ("status", _TEXT), ("statement", _TEXT), ("line", _TEXT), ("label", _TEXT),
+    ("code", _TEXT), ("value", pa.int64()), ("sha256", _TEXT),
 ])
-_SORT = [("end_date", "ascending"), ("firm", "ascending"), ("filing_id", "ascending"),
-         ("statement", "ascending"), ("code", "ascending")]
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def _atomic_write_bytes(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def archive_raw(lake: Path, sha256: str, data: bytes, suffix: str) -> Path:
-    """Store accepted bytes under their hash; a second copy of the same bytes writes nothing."""
-    suffix = suffix.lower() if suffix.lower() in (".txt", ".htm", ".html") else ".txt"
-    target = lake / "raw" / sha256[:2] / f"{sha256}{suffix}"
-    if not target.exists():
-        _atomic_write_bytes(target, data)
-    return target
-
-
-def safe_file_name(name: str) -> str:
-    """A file name with no path, no traversal and only portable characters."""
-    cleaned = _SAFE_NAME.sub("_", Path(name.replace("\\", "/")).name).strip("._") or "file"
-    return cleaned[:120]
-
-
-def quarantine(lake: Path, source: Path, sha256: str | None, data: bytes | None, reason: dict) -> Path:
-    """Copy a rejected file into the quarantine with its reason; the landing zone is left as it was."""
-    folder = lake / "quarantine" / (sha256[:16] if sha256 else "unreadable-" + safe_file_name(str(source)))
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / safe_file_name(source.name)
-    if not target.exists():
-        if data is not None:
-            _atomic_write_bytes(target, data)
-        else:
-            try:
-                shutil.copyfile(source, target, follow_symlinks=False)
-            except OSError:
-                pass  # unreadable: the reason file says so
-    _atomic_write_bytes(folder / "reason.json", json.dumps(reason, indent=2, default=str).encode())
-    return target
+# Arrow's sort is stable: within a filing, rows keep the order of the filing itself.
+_SORT = [("end_date", "ascending"), ("filing_id", "ascending")]
 
 
 def _partition_dir(lake: Path, dataset: str, year: int, month: int) -> Path:
@@ -104,9 +53,11 @@ def _rewrite(path: Path, new_rows: pa.Table, replaced_ids: pa.Array, sort) -> No
         table = new_rows
     table = table.sort_by(sort)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.tmp-")
-    os.close(fd)
     try:
-        pq.write_table(table, tmp, compression="zstd")
+        with os.fdopen(fd, "wb") as handle:
+            pq.write_table(table, handle, compression="zstd")
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -131,6 +82,5 @@ def write_partitions(lake: Path, values: pa.Table, filings: pa.Table) -> int:
             ids = parts["filings"]["filing_id"].combine_chunks()
             _rewrite(_partition_dir(lake, "seg_values", year, month) / "part-0.parquet",
                      parts.get("seg_values", values.schema.empty_table()), ids, _SORT)
-            _rewrite(_partition_dir(lake, "filings", year, month) / "part-0.parquet",
-                     parts["filings"], ids, [("end_date", "ascending"), ("filing_id", "ascending")])
+            _rewrite(_partition_dir(lake, "filings", year, month) / "part-0.parquet", parts["filings"], ids, _SORT)
     return len(months)

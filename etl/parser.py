@@ -15,7 +15,6 @@ reason and, where it has one, the line number in the file as received.
 
 from __future__ import annotations
 
-import bisect
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -70,13 +69,18 @@ class ParsedFiling:
 
 # Case-insensitive alternations are slow in ``re``; find the cheap anchors first (a colon, the status
 # words in their usual spellings) and check the words around them.
-_FIELD_LABEL = re.compile(r"(End\s*Date|Submit\s*Date|Firm\s*Name|Form)\s*$", re.IGNORECASE)
+_FIELD_WORDS = ("End", "END", "end", "Submit", "SUBMIT", "submit", "Firm", "FIRM", "firm", "Form", "FORM", "form")
+_FIELD_LABEL_AT = re.compile(r"(End\s*Date|Submit\s*Date|Firm\s*Name|Form)\s*:", re.IGNORECASE)
 _FIELD_VALUE = re.compile(r"[ \t]*((?:(?!\*\*)[^\n])*)")
 _FIELD_STOP = re.compile(r"\b(?:End\s*Date|Submit\s*Date|Firm\s*Name|Form)\s*:", re.IGNORECASE)
-_STATUS = re.compile(r"INITIAL|AMENDED|Initial|Amended|initial|amended")
+_STATUS_WORDS = ("INITIAL", "AMENDED", "Initial", "Amended", "initial", "amended")  # all seven letters
+_TITLE_WORDS = ("Daily", "DAILY", "daily")
 _TITLE = re.compile(
     r"(?:Daily|DAILY|daily)\s+(?:Segregation|SEGREGATION|segregation)\s*[-\u2013\u2014:]?\s*([^\n\t*]{0,80})")
 _CODE = re.compile(r"\[\s*(\d{4})\s*\]")
+# An underlined value right before its code (groups 1, 2), or a bare code (group 3) whose value is
+# worked out from the text before it.
+_PAIR = re.compile(r"\x01([^\x01\x02\n]*)\x02[ \t]*\[\s*(\d{4})\s*\]|\[\s*(\d{4})\s*\]")
 _DATE = re.compile(r"(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{2,4})|(\d{4})-(\d{1,2})-(\d{1,2})")
 _LINE_PREFIX = re.compile(r"^\s*(\d{1,2}(?:\.[A-Za-z])?[.)]?|[A-Za-z][.)])(?:\s+|$)")
 _UNDERLINE_MARKS = str.maketrans("", "", UNDERLINE_OPEN + UNDERLINE_CLOSE)
@@ -134,18 +138,30 @@ class _Locator:
         return self.normalized.count("\n", 0, pos) + 1
 
 
+def _positions(t: str, words: tuple[str, ...]) -> list[int]:
+    """Start of every occurrence of any of ``words`` (plain substring search, in order)."""
+    found = []
+    for word in words:
+        pos = t.find(word)
+        while pos >= 0:
+            found.append(pos)
+            pos = t.find(word, pos + 1)
+    return sorted(found)
+
+
 def _header_fields(t: str):
     """(label, value, position) of every ``Label: value`` header field, in order."""
-    pos = t.find(":")
-    while pos >= 0:
-        label = _FIELD_LABEL.search(t, max(0, pos - 16), pos)
-        if label is not None and (label.start() == 0 or not t[label.start() - 1].isalnum()):
-            value = _FIELD_VALUE.match(t, pos + 1)[1]
-            stop = _FIELD_STOP.search(value)
-            if stop is not None:
-                value = value[:stop.start()]
-            yield " ".join(label[1].split()), " ".join(value.replace("*", " ").split()), label.start()
-        pos = t.find(":", pos + 1)
+    for pos in _positions(t, _FIELD_WORDS):
+        if pos and t[pos - 1].isalnum():
+            continue  # inside a word ("Platform:")
+        label = _FIELD_LABEL_AT.match(t, pos)
+        if label is None:
+            continue
+        value = _FIELD_VALUE.match(t, label.end())[1]
+        stop = _FIELD_STOP.search(value)
+        if stop is not None:
+            value = value[:stop.start()]
+        yield " ".join(label[1].split()), " ".join(value.replace("*", " ").split()), pos
 
 
 def _stands_alone(t: str, start: int, end: int) -> bool:
@@ -174,7 +190,7 @@ def _read_header(t: str, locate: _Locator) -> tuple[Header, list[str]]:
                 f"the file holds more than one filing: {label} is {first!r} in one header and {value!r} in another",
                 locate.line_of(pos, value),
             )
-    statuses = {m[0].upper() for m in _STATUS.finditer(t) if _stands_alone(t, m.start(), m.end())}
+    statuses = {t[p:p + 7].upper() for p in _positions(t, _STATUS_WORDS) if _stands_alone(t, p, p + 7)}
     if "enddate" not in fields and "firmname" not in fields:
         raise RejectedFiling("not_a_filing", "not a Daily Seg filing: no header with End Date and Firm Name")
     for key, label in (("enddate", "End Date"), ("firmname", "Firm Name")):
@@ -270,31 +286,37 @@ def parse_text(t: str, original: str, catalog: Catalog | None = None) -> ParsedF
     """Parse an already normalized text; ``original`` is the decoded file, for line numbers."""
     catalog = catalog or load_catalog()
     locate = _Locator(t, original)
-    codes = list(_CODE.finditer(t))
-    titles = [(m.start(), classify_title(m[1])) for m in _TITLE.finditer(t)]
-    if not codes and not titles and "End Date" not in t and "Firm Name" not in t:
+    pairs = list(_PAIR.finditer(t))
+    titles = [(m.start(), classify_title(m[1])) for p in _positions(t, _TITLE_WORDS) if (m := _TITLE.match(t, p))]
+    if not pairs and not titles and "End Date" not in t and "Firm Name" not in t:
         raise RejectedFiling("not_a_filing", "not a Daily Seg filing: no header, statement or coded line")
     header, notes = _read_header(t, locate)
-    if not codes and not titles:
+    if not pairs and not titles:
         raise RejectedFiling("no_statement", "the file has a header but no statement and no coded line")
 
-    title_positions = [pos for pos, _ in titles]
-    statements: list[str] = [s for _, s in titles if s]
+    statements: dict[str, None] = dict.fromkeys(s for _, s in titles if s)
     values: list[ParsedValue] = []
     seen: dict[tuple[str, str], int | None] = {}
     unknown: list[str] = []
     statement_of = catalog.statement_of
-    for m in codes:
-        code = m[1]
+    lines = catalog.lines_on(header.end_date)
+    next_title, section = 0, None
+    for m in pairs:
         start = m.start()
-        line_start = t.rfind("\n", 0, start) + 1
-        raw, underlined, label_end = _value_before(t, line_start, start)
+        while next_title < len(titles) and titles[next_title][0] <= start:
+            section = titles[next_title][1]
+            next_title += 1
+        content, code = m.group(1, 2)
+        line_start = label_end = None
+        if code is not None:  # the common case: <u>value</u> [code]
+            words = content.split()
+            raw, underlined = (words[-1] if words else None), True
+        else:
+            code = m[3]
+            line_start = t.rfind("\n", 0, start) + 1
+            raw, underlined, label_end = _value_before(t, line_start, start)
+        statement = statement_of.get(code) or section or "unknown"
         value: int | None = None
-        statement = statement_of.get(code)
-        i = bisect.bisect_right(title_positions, start) - 1
-        section = titles[i][1] if i >= 0 else None
-        if statement is None:
-            statement = section or "unknown"
         if raw is not None:
             try:
                 value = read_amount(raw)
@@ -314,19 +336,21 @@ def parse_text(t: str, original: str, catalog: Catalog | None = None) -> ParsedF
                 notes.append(f"code {code} appears twice ({seen[key]} and {value}); kept the first")
             continue
         seen[key] = value
-        item = catalog.item(code, header.end_date)
-        if item is None:
+        known = lines.get(code)
+        if known is None:
             unknown.append(code)
+            if line_start is None:
+                line_start = t.rfind("\n", 0, start) + 1
+                label_end = start
             line, label = _line_and_label(t, line_start, label_end)
         else:
-            line, label = item.line, item.label
+            line, label = known
             if section and section != statement and section != "cover":
                 notes.append(f"code {code} ({statement}) appears under the {section} title")
         values.append(ParsedValue(statement, code, value, line, label))
-        if statement not in statements:
-            statements.append(statement)
-    ordered = tuple(dict.fromkeys(statements))
-    return ParsedFiling(header=header, values=values, statements=ordered, unknown_codes=unknown, notes=notes)
+        statements.setdefault(statement)
+    return ParsedFiling(header=header, values=values, statements=tuple(statements), unknown_codes=unknown,
+                        notes=notes)
 
 
 def parse_filing(data: bytes, source: str = "", catalog: Catalog | None = None,

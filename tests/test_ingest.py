@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 import json
 import os
 from pathlib import Path
@@ -239,3 +240,26 @@ def test_oversized_file_is_rejected_and_kept(settings, tmp_path):
     summary = ingest([big], small)
     assert [r.reason_code for r in summary.rejected] == ["too_large"]
     assert Path(summary.rejected[0].quarantine_path).stat().st_size == big.stat().st_size
+
+
+def test_many_files_load_in_worker_processes_in_batches(any_settings, tmp_path):
+    """Enough files for the parallel path and several batches: same result as one by one."""
+    from etl.generate import generate_filings
+    from etl.prepare import PARALLEL_THRESHOLD
+    landing = tmp_path / "many"
+    generated = generate_filings(landing, firms=12, start=date(2016, 2, 1), end=date(2016, 2, 12), seed=3)
+    assert generated.files > PARALLEL_THRESHOLD
+    small_batches = any_settings.with_overrides(batch_size=40)
+    summary = ingest([landing], small_batches)
+    assert summary.loaded == generated.files and summary.rejected_count == 0
+    wh = open_warehouse(any_settings.warehouse_url)
+    assert wh.scalar("SELECT count(*) FROM filings") == generated.files
+    assert wh.scalar("SELECT count(DISTINCT firm) FROM filings") == 12
+    assert wh.scalar("SELECT count(*) FROM seg_values") == summary.value_rows
+    # one latest version per firm, day and statement, AMENDED where there is one
+    assert wh.scalar("SELECT count(*) FROM latest_statements") == wh.scalar(
+        "SELECT count(*) FROM (SELECT DISTINCT firm, end_date, statement FROM filing_statements) k")
+    assert wh.scalar("SELECT count(*) FROM latest_statements WHERE status = 'AMENDED'") == wh.scalar(
+        "SELECT count(*) FROM filing_statements WHERE status = 'AMENDED'")
+    wh.dispose()
+    assert len(lake_rows(any_settings)) == summary.value_rows

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from etl.warehouse import schema
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Column order of the tables, as the loader builds them (and as the DDL declares them).
 FILINGS_COLUMNS = ("filing_id", "firm", "end_date", "submit_date", "status", "form", "source_path", "sha256",
@@ -117,12 +119,11 @@ class Warehouse:
 
     # -- reading --------------------------------------------------------------------------------------
     def read_df(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        import pandas as pd
         with self.connect() as conn:
             result = conn.execute(sa.text(sql), params or {})
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
-    def read_arrow(self, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
-        return pa.Table.from_pandas(self.read_df(sql, params), preserve_index=False)
 
     def scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any:
         with self.connect() as conn:
@@ -162,15 +163,18 @@ class Warehouse:
         """seg_values rows of the given filings with their sha256 (to rebuild the lake after a crash)."""
         sql = ("SELECT v.*, f.sha256 FROM seg_values v JOIN filings f ON f.filing_id = v.filing_id "
                "WHERE v.filing_id IN :ids")
+        import pandas as pd
         frames = [self._read_in(sql, chunk) for chunk in _chunks(filing_ids, 1000)]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def filings_of(self, filing_ids: list[str]) -> pd.DataFrame:
+        import pandas as pd
         frames = [self._read_in("SELECT * FROM filings WHERE filing_id IN :ids", chunk)
                   for chunk in _chunks(filing_ids, 1000)]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def _read_in(self, sql: str, ids: list[str]) -> pd.DataFrame:
+        import pandas as pd
         with self.connect() as conn:
             result = conn.execute(sa.text(sql).bindparams(sa.bindparam("ids", expanding=True)), {"ids": ids})
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))

@@ -1,17 +1,18 @@
 """The embedded DuckDB warehouse: a single file, bulk inserts straight from Arrow.
 
-DuckDB lets one process write a database file at a time. The engine uses no connection pool, so the
-file is open only while a unit of work runs; the loader takes the ingest lock (``etl.locks``) so two
-dailyseg processes never compete for it, and readers can open the file between batches.
+DuckDB lets one process open a database file for writing at a time. A ``DuckDBWarehouse`` keeps one
+connection open from first use until ``dispose()`` (every command disposes when it is done), and the
+loader takes the warehouse lock (``etl.locks``) so two dailyseg processes queue instead of failing. While
+a load runs, the Parquet lake stays readable; the warehouse file is free again when the command ends.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
 
 from etl.warehouse.base import (FILINGS_COLUMNS, REJECTED_COLUMNS, STATEMENTS_COLUMNS, VALUES_COLUMNS,
                                 LoadBatch, Warehouse)
@@ -32,11 +33,11 @@ class DuckDBWarehouse(Warehouse):
         path = database_path(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, poolclass=NullPool)
+        engine = sa.create_engine(url, poolclass=QueuePool, pool_size=1, max_overflow=4)
         super().__init__(url, engine)
         self.path = path
 
-    def read_df(self, sql, params=None) -> pd.DataFrame:
+    def read_df(self, sql, params=None):
         if params:
             return super().read_df(sql, params)
         with self.connect() as conn:
@@ -56,7 +57,7 @@ class DuckDBWarehouse(Warehouse):
                         "SELECT filing_id FROM filings WHERE filing_id IN (SELECT filing_id FROM batch_filings)"
                     ).fetchall()]
                     if existing:  # a reload of filings already here: replace them whole
-                        raw.register("batch_existing", pd.DataFrame({"filing_id": existing}))
+                        raw.register("batch_existing", pa.table({"filing_id": existing}))
                         for table in ("seg_values", "filing_statements", "lake_pending", "filings"):
                             raw.execute(f"DELETE FROM {table} WHERE filing_id IN "
                                         "(SELECT filing_id FROM batch_existing)")

@@ -1,0 +1,160 @@
+"""The per-file work of an ingest: read, hash, parse and archive one file, in worker processes.
+
+``prepare(path)`` turns a path into a ``Prepared`` record: the file's hash, whether its bytes are
+already loaded, its parsed filing (archived in the raw zone) or the reason it is rejected. It never
+raises for anything a file can contain. ``Preparer`` runs it over a list of paths on every core, in
+order, a batch at a time (so memory stays flat however many files there are), with the next batch
+already parsing while the caller writes the previous one.
+
+Only the parser and the raw archive are used here (no pandas, no database driver): workers are forked
+from the loader and touch nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from etl import raw_archive
+from etl.parser import ParsedFiling, RejectedFiling, parse_filing
+
+# Below this many files a pool costs more than it saves.
+PARALLEL_THRESHOLD = 64
+
+
+@dataclass
+class Prepared:
+    path: Path
+    sha: str | None = None
+    size: int | None = None
+    duplicate: bool = False
+    parsed: ParsedFiling | None = None
+    raw_path: str | None = None
+    reason_code: str | None = None  # set when rejected
+    reason: str | None = None
+    line_no: int | None = None
+    data: bytes | None = None  # a rejected file's bytes, for the quarantine
+    detail: str | None = None
+
+    @property
+    def rejected(self) -> bool:
+        return self.reason_code is not None
+
+
+def read_capped(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes, or only ``max_bytes + 1`` of them when it is larger (it is rejected then).
+
+    The buffer is sized from the file's own size, not from the cap, so reading thousands of small
+    files does not allocate megabytes each time.
+    """
+    with open(path, "rb", buffering=0) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        return handle.read(min(size, max_bytes) + 1) if size else handle.read(max_bytes + 1)
+
+
+def hash_file(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def prepare(path: Path, lake: Path, max_bytes: int, known: frozenset[str] | set[str]) -> Prepared:
+    """Everything about one file that does not need the warehouse."""
+    try:
+        data = read_capped(path, max_bytes)
+    except OSError as exc:
+        return Prepared(path, reason_code="unreadable", reason=f"cannot read the file: {exc.strerror or exc}")
+    if len(data) > max_bytes:
+        try:
+            sha, size = hash_file(path)
+        except OSError as exc:
+            return Prepared(path, reason_code="unreadable", reason=f"cannot read the file: {exc.strerror or exc}")
+        return Prepared(path, sha=sha, size=size, reason_code="too_large",
+                        reason=f"the file is {size:,} bytes, over the {max_bytes:,}-byte limit (DAILYSEG_MAX_FILE_MB)")
+    sha = hashlib.sha256(data).hexdigest()
+    if sha in known:
+        return Prepared(path, sha=sha, size=len(data), duplicate=True)
+    try:
+        parsed = parse_filing(data, str(path), max_bytes=max_bytes)
+    except RejectedFiling as rejection:
+        return Prepared(path, sha=sha, size=len(data), reason_code=rejection.reason, reason=rejection.message,
+                        line_no=rejection.line_no, data=data)
+    except Exception as exc:  # a parser defect must not stop the run or lose the file
+        return Prepared(path, sha=sha, size=len(data), reason_code="parser_error",
+                        reason=f"the parser failed on this file ({type(exc).__name__}: {exc}); "
+                               "it is kept in the quarantine for a fix",
+                        data=data, detail=traceback.format_exc(limit=8))
+    raw = raw_archive.archive_raw(lake, sha, data, path.suffix)
+    return Prepared(path, sha=sha, size=len(data), parsed=parsed, raw_path=str(raw))
+
+
+# -- running it on every core -----------------------------------------------------------------------------
+_worker_args: tuple = ()
+
+
+def _init_worker(lake: Path, max_bytes: int, known: frozenset[str]) -> None:
+    global _worker_args
+    _worker_args = (lake, max_bytes, known)
+
+
+def _prepare_in_worker(path: Path) -> Prepared:
+    return prepare(path, *_worker_args)
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class Preparer:
+    """Prepare many files in order, in worker processes when there are enough of them."""
+
+    def __init__(self, lake: Path, max_bytes: int, known: Iterable[str], workers: int | None = None):
+        self.lake = lake
+        self.max_bytes = max_bytes
+        self.known = frozenset(known)
+        self.workers = workers if workers is not None else (os.cpu_count() or 1)
+        self._pool = None
+
+    def __enter__(self) -> Preparer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.terminate() if exc[0] else self._pool.close()
+            self._pool.join()
+            self._pool = None
+
+    def _start_pool(self):
+        # fork, not spawn/forkserver: those re-import the caller's __main__, which fails (and respawns
+        # workers forever) when dailyseg runs inside a notebook, a heredoc or a task runner. Workers only
+        # parse and write files; they never touch the parent's database connections or threads.
+        context = multiprocessing.get_context("fork")
+        return context.Pool(self.workers, initializer=_init_worker,
+                            initargs=(self.lake, self.max_bytes, self.known))
+
+    def batches(self, paths: list[Path], batch_size: int) -> Iterator[list[Prepared]]:
+        """Prepared files, ``batch_size`` at a time and in the order given."""
+        if self.workers <= 1 or len(paths) < PARALLEL_THRESHOLD:
+            for chunk in _chunks(paths, batch_size):
+                yield [prepare(p, self.lake, self.max_bytes, self.known) for p in chunk]
+            return
+        self._pool = self._start_pool()
+        chunksize = max(1, min(32, batch_size // (4 * self.workers)))
+        pending = None
+        for chunk in _chunks(paths, batch_size):
+            started = self._pool.imap(_prepare_in_worker, chunk, chunksize)  # parses while the caller writes
+            if pending is not None:
+                yield list(pending)
+            pending = started
+        if pending is not None:
+            yield list(pending)

@@ -1,0 +1,89 @@
+"""The lake's raw zone and quarantine: every file kept exactly as it arrived.
+
+Layout under ``DAILYSEG_LAKE``::
+
+    raw/ab/abcdef....txt          every accepted file, named by its sha256 (the same bytes: no-op)
+    quarantine/<sha16>/<name>     every rejected file, with reason.json beside it
+
+Files are written through a hidden temporary name and renamed into place, so a reader never sees half
+a file. Raw files are not synced one by one: the loader calls ``flush_to_disk`` once per batch, before
+the warehouse commit that refers to them. This module needs no third-party package, so the worker
+processes that read and parse files (``etl.prepare``) can import it cheaply.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _atomic_write_bytes(target: Path, data: bytes, durable: bool = True) -> None:
+    """Write through a hidden temporary file renamed into place (readers never see half a file).
+
+    ``durable=False`` skips the per-file fsync; the caller then calls ``flush_to_disk`` once for a whole
+    batch, which costs one journal commit instead of one per file.
+    """
+    if not target.parent.is_dir():
+        target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def flush_to_disk() -> None:
+    """Make everything written so far durable (before the warehouse commit that refers to it)."""
+    os.sync()
+
+
+def raw_path(lake: Path, sha256: str, suffix: str) -> Path:
+    """Where ``archive_raw`` stores these bytes."""
+    suffix = suffix.lower() if suffix.lower() in (".txt", ".htm", ".html") else ".txt"
+    return lake / "raw" / sha256[:2] / f"{sha256}{suffix}"
+
+
+def archive_raw(lake: Path, sha256: str, data: bytes, suffix: str) -> Path:
+    """Store accepted bytes under their hash; a second copy of the same bytes writes nothing.
+
+    Not fsynced file by file: the loader calls ``flush_to_disk`` once per batch before committing.
+    """
+    target = raw_path(lake, sha256, suffix)
+    if not target.exists():
+        _atomic_write_bytes(target, data, durable=False)
+    return target
+
+
+def safe_file_name(name: str) -> str:
+    """A file name with no path, no traversal and only portable characters."""
+    cleaned = _SAFE_NAME.sub("_", Path(name.replace("\\", "/")).name).strip("._") or "file"
+    return cleaned[:120]
+
+
+def quarantine(lake: Path, source: Path, sha256: str | None, data: bytes | None, reason: dict) -> Path:
+    """Copy a rejected file into the quarantine with its reason; the landing zone is left as it was."""
+    folder = lake / "quarantine" / (sha256[:16] if sha256 else "unreadable-" + safe_file_name(str(source)))
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / safe_file_name(source.name)
+    if not target.exists():
+        if data is not None:
+            _atomic_write_bytes(target, data)
+        else:
+            try:
+                shutil.copyfile(source, target, follow_symlinks=False)
+            except OSError:
+                pass  # unreadable: the reason file says so
+    _atomic_write_bytes(folder / "reason.json", json.dumps(reason, indent=2, default=str).encode())
+    return target
