@@ -8,6 +8,7 @@ to see the traceback of an unexpected failure.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import traceback
@@ -97,6 +98,58 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- validate ----------------------------------------------------------------------------------------------
+def print_validation_summary(summary, out=sys.stdout, first: int = 15) -> None:
+    from etl.console import table
+    from etl.dq.checks import KINDS
+    span = f"{summary.date_from} to {summary.date_to}" if summary.date_from else "an empty warehouse"
+    print(f"Validation {summary.run_id} of {span} ({summary.backend}): {summary.filings_checked:,} filings, "
+          f"{summary.statements_checked:,} statements, {summary.expectations} expectations, "
+          f"{summary.seconds:.1f} s", file=out)
+    counts = summary.by_kind
+    severities = ("critical", "error", "warning")
+    rows = [[kind] + [counts.get((kind, sev), 0) or "-" for sev in severities] for kind in KINDS
+            if any(counts.get((kind, sev)) for sev in severities)]
+    if rows:
+        print(table(["kind", *severities], rows, right=(1, 2, 3)), file=out)
+        print(f"\nFirst {min(first, len(summary.findings))} of {len(summary.findings):,} findings, most severe first:",
+              file=out)
+        for f in summary.findings[:first]:
+            print(f"  {f.severity.upper():<8} {f.rule_id:<18} {f.message}", file=out)
+    else:
+        print("No check failed.", file=out)
+    verdict = "PASSED (nothing of severity error or critical)" if summary.success else \
+        "FAILED (errors or critical findings above)"
+    print(f"\n{verdict}", file=out)
+    if summary.results_path:
+        print(f"All findings: SELECT * FROM dq_results WHERE run_id = '{summary.run_id}'", file=out)
+        print(f"GX results:   {summary.results_path}", file=out)
+        print(f"Data Docs:    {summary.data_docs_path}", file=out)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from etl.dq.validate import validate
+    settings = _settings(args)
+    summary = validate(settings, args.date_from, args.date_to)
+    print_validation_summary(summary)
+    return EXIT_OK if summary.success else EXIT_FAILED_CHECKS
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from etl.dq.compile import artifact_paths, write_artifacts
+    if args.check:
+        stale = [str(p) for p, content in artifact_paths().items()
+                 if not p.exists() or p.read_text(encoding="utf-8") != content]
+        if stale:
+            print("out of date (run: dailyseg rules compile): " + ", ".join(stale), file=sys.stderr)
+            return EXIT_FAILED_CHECKS
+        print("the check-frame view and GX suites match the rule files")
+        return EXIT_OK
+    changed = write_artifacts()
+    print("\n".join(f"wrote {p}" for p in changed) or "nothing to do: the generated files are up to date")
+    return EXIT_OK
+
+
 # -- generate ----------------------------------------------------------------------------------------------
 def cmd_generate(args: argparse.Namespace) -> int:
     from etl.console import ProgressBar
@@ -154,6 +207,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_generate)
 
+    p = sub.add_parser("validate", help="run every data-quality check on the loaded filings",
+                       description="Run the statements' arithmetic, completeness, sign, deficiency, target, "
+                                   "freshness and anomaly checks (Great Expectations) on the latest version of each "
+                                   "filing with an End Date in range (default: all), write dq_results and dq_runs, "
+                                   "and build the Data Docs. Exit 0 when nothing of severity error or critical "
+                                   "failed, 1 when something did, 2 when the checks could not run.")
+    p.add_argument("--from", dest="date_from", type=_date, metavar="DATE", help="first End Date to check")
+    p.add_argument("--to", dest="date_to", type=_date, metavar="DATE", help="last End Date to check")
+    _add_location_flags(p)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("rules", help="regenerate the check-frame SQL and GX suites from the rule files",
+                       description="Compile expectations/rules.csv, checks.csv and line_items.csv into "
+                                   "sql/views/010_dq_check_frame.sql and expectations/gx/*.json.")
+    p.add_argument("action", choices=("compile",), help="compile: write the generated files")
+    p.add_argument("--check", action="store_true", help="only report whether the generated files are current")
+    p.set_defaults(func=cmd_rules)
+
     p = sub.add_parser("demo", help="generate filings, ingest them with the real sample, show the latest excess",
                        description="The main job end to end on the embedded default: generate a few weeks of "
                                    "filings for about 20 firms plus the real sample filing, ingest them, "
@@ -171,12 +242,13 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_CANNOT_RUN
+    from etl.dq.validate import ValidationError
     from etl.ingest import IngestError
     from etl.locks import LockBusy
     from etl.warehouse import WarehouseError
     try:
         return args.func(args)
-    except (UsageError, IngestError, WarehouseError, LockBusy) as exc:
+    except (UsageError, IngestError, ValidationError, WarehouseError, LockBusy) as exc:
         print(f"dailyseg {args.command}: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     except KeyboardInterrupt:
@@ -187,10 +259,28 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # an unexpected failure: one line, the traceback only on request
         if os.environ.get("DAILYSEG_DEBUG"):
             traceback.print_exc()
-        print(f"dailyseg {args.command}: unexpected error: {type(exc).__name__}: {exc} "
+        first_line = (str(exc).strip().splitlines() or [""])[0][:300]
+        print(f"dailyseg {args.command}: unexpected error: {type(exc).__name__}: {first_line} "
               "(set DAILYSEG_DEBUG=1 to see where)", file=sys.stderr)
         return EXIT_CANNOT_RUN
 
 
+def entry() -> None:
+    """The console script: run, flush, and leave without interpreter teardown.
+
+    Some compiled extensions (DuckDB's bindings, once GX has been imported) print reference-leak
+    warnings while the interpreter shuts down; a command that has finished has nothing left to clean
+    up that its own code did not already close, so it exits directly.
+    """
+    code = main()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -423,7 +423,11 @@ def _new_statement_state(firm: FirmProfile, rng: random.Random) -> dict:
 
 def _step_statement(st: dict, rng: random.Random) -> None:
     st["log_scale"] = 0.97 * st["log_scale"] + rng.gauss(0, 0.015)
-    p = st["excess_pct"] + 0.1 * (st["excess_base"] - st["excess_pct"]) + rng.gauss(0, 0.004)
+    old = st["excess_pct"]
+    p = old + 0.1 * (st["excess_base"] - old) + rng.gauss(0, 0.003)
+    # A real firm rarely moves its residual interest by a quarter in a day (that needs senior approval
+    # and notice): keep the walk within 12% a day so only planted anomalies trip the 25% check.
+    p = min(1.12 * old, max(0.88 * old, p))
     st["excess_pct"] = min(EXCESS_RANGE[1], max(st["excess_floor"], p))
 
 

@@ -54,16 +54,26 @@ def _pg_admin():
                     "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start", pytrace=False)
 
 
-@pytest.fixture
-def pg_url():
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+def new_pg_database():
+    """Create an empty PostgreSQL database; return (url, drop function)."""
     name = f"dailyseg_test_{uuid.uuid4().hex[:12]}"
     with _pg_admin() as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     base = PG_ADMIN.rsplit("/", 1)[0]
-    yield f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
-    with _pg_admin() as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def drop():
+        with _pg_admin() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}", drop
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    url, drop = new_pg_database()
+    yield url
+    drop()
 
 
 @pytest.fixture(params=["duckdb", "postgresql"])

@@ -191,6 +191,10 @@ class Warehouse:
             conn.execute(sa.text(f"UPDATE ingest_runs SET {sets} WHERE run_id = :run_id"), {"run_id": run_id, **counts})
 
     # -- writing --------------------------------------------------------------------------------------
+    def insert_arrow(self, conn: sa.Connection, table: str, rows: pa.Table) -> None:
+        """Append an Arrow table to ``table`` (columns by name) on the bulk path, inside ``conn``'s transaction."""
+        raise NotImplementedError
+
     def write_batch(self, batch: LoadBatch) -> set[str]:
         """Write one batch atomically; return the filing ids this call inserted."""
         raise NotImplementedError

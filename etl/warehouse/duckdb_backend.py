@@ -43,6 +43,17 @@ class DuckDBWarehouse(Warehouse):
         with self.connect() as conn:
             return conn.connection.driver_connection.execute(sql).df()
 
+    def insert_arrow(self, conn, table: str, rows: pa.Table) -> None:
+        if rows.num_rows == 0:
+            return
+        raw = conn.connection.driver_connection
+        raw.register("insert_rows", rows)
+        try:
+            raw.execute(f"INSERT INTO {table} ({', '.join(rows.column_names)}) "
+                        f"SELECT {', '.join(rows.column_names)} FROM insert_rows")
+        finally:
+            raw.unregister("insert_rows")
+
     def write_batch(self, batch: LoadBatch) -> set[str]:
         ids = batch.filing_ids
         with self.begin() as conn:

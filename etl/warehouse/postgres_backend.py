@@ -52,6 +52,10 @@ class PostgresWarehouse(Warehouse):
     def _lock_schema(self, conn: sa.Connection) -> None:
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(724101)")  # one schema change at a time
 
+    def insert_arrow(self, conn, table: str, rows: pa.Table) -> None:
+        with conn.connection.driver_connection.cursor() as cur:
+            _copy_table(cur, table, tuple(rows.column_names), rows)
+
     def write_batch(self, batch: LoadBatch) -> set[str]:
         with self.begin() as conn:
             raw = conn.connection.driver_connection

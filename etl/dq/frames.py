@@ -1,0 +1,124 @@
+"""The frames Great Expectations validates, computed from the warehouse.
+
+* the statement frame: the ``dq_check_frame`` view for End Dates in range (one row per latest filing
+  and statement, residual columns per rule). On DuckDB it comes back as a pandas DataFrame; on
+  PostgreSQL it is materialized as a table in the warehouse so GX validates it there, in SQL;
+* the anomaly frame: each firm's excess per statement against its excess on the previous business day;
+* the freshness frame: every (firm, business day) where the firm filed on the previous business day,
+  with the filing for the day itself, or none.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from etl.business_days import business_days, previous_business_day
+from etl.dq.checks import load_checks
+from etl.dq.compile import FRAME_VIEW, check_column
+from etl.warehouse import Warehouse
+
+PG_FRAME_TABLE = "dq_frame_batch"
+
+
+def date_range(warehouse: Warehouse, date_from: date | None, date_to: date | None) -> tuple[date, date] | None:
+    """The End Dates to check: as given, else the earliest and latest loaded. None when nothing is loaded."""
+    if date_from and date_to:
+        return date_from, date_to
+    frame = warehouse.read_df("SELECT min(end_date) AS lo, max(end_date) AS hi FROM filings")
+    lo, hi = frame.lo.iloc[0], frame.hi.iloc[0]
+    if lo is None or pd.isna(lo):
+        return None
+    lo, hi = pd.Timestamp(lo).date(), pd.Timestamp(hi).date()
+    return date_from or lo, date_to or hi
+
+
+def _range_params(start: date, end: date) -> dict:
+    return {"start": start, "end": end}
+
+
+def statement_frame(warehouse: Warehouse, start: date, end: date) -> pd.DataFrame:
+    return warehouse.read_df(f"SELECT * FROM {FRAME_VIEW} WHERE end_date BETWEEN :start AND :end "
+                             "ORDER BY end_date, firm, statement, filing_id", _range_params(start, end))
+
+
+def materialize_statement_frame(warehouse: Warehouse, start: date, end: date) -> int:
+    """PostgreSQL: the statement frame as a table GX can validate in the database; returns its rows."""
+    import sqlalchemy as sa
+    with warehouse.begin() as conn:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {PG_FRAME_TABLE}")
+        conn.execute(sa.text(f"CREATE TABLE {PG_FRAME_TABLE} AS SELECT * FROM {FRAME_VIEW} "
+                             "WHERE end_date BETWEEN :start AND :end"), _range_params(start, end))
+        conn.exec_driver_sql(f"CREATE INDEX ON {PG_FRAME_TABLE} (filing_id, statement)")
+        return conn.exec_driver_sql(f"SELECT count(*) FROM {PG_FRAME_TABLE}").scalar()
+
+
+def frame_rows(warehouse: Warehouse, keys: list[tuple[str, str]]) -> pd.DataFrame:
+    """Rows of the materialized frame for (filing_id, statement) keys (to explain failures)."""
+    if not keys:
+        return pd.DataFrame()
+    ids = sorted({filing_id for filing_id, _ in keys})
+    frames = []
+    for start in range(0, len(ids), 1000):
+        frames.append(warehouse._read_in(f"SELECT * FROM {PG_FRAME_TABLE} WHERE filing_id IN :ids",
+                                         ids[start:start + 1000]))
+    return pd.concat(frames, ignore_index=True)
+
+
+def drop_materialized_frame(warehouse: Warehouse) -> None:
+    warehouse.execute(f"DROP TABLE IF EXISTS {PG_FRAME_TABLE}")
+
+
+def anomaly_frame(warehouse: Warehouse, start: date, end: date) -> pd.DataFrame:
+    """One row per firm, End Date and statement in range that has an excess on both days."""
+    checks = [c for c in load_checks() if c.kind == "anomaly"]
+    columns = ["firm", "end_date", "statement", "filing_id", "prev_end_date", "excess", "prev_excess",
+               *(check_column(c, "chg") for c in checks)]
+    if not checks:
+        return pd.DataFrame(columns=columns)
+    codes = ", ".join(f"'{c.code}'" for c in checks)
+    series = warehouse.read_df(
+        f"SELECT firm, end_date, statement, code, filing_id, value FROM seg_values_latest "
+        f"WHERE code IN ({codes}) AND end_date BETWEEN :start AND :end AND value IS NOT NULL",
+        _range_params(previous_business_day(start), end))
+    if series.empty:
+        return pd.DataFrame(columns=columns)
+    series["end_date"] = pd.to_datetime(series["end_date"]).dt.date
+    series["value"] = series["value"].astype("int64")
+    wanted = {(c.statement, c.code) for c in checks}
+    series = series[[(s, c) in wanted for s, c in zip(series.statement, series.code)]]
+    current = series[series.end_date >= start].copy()
+    current["prev_end_date"] = [previous_business_day(d) for d in current.end_date]
+    previous = series.rename(columns={"end_date": "prev_end_date", "value": "prev_excess",
+                                      "filing_id": "prev_filing_id"})
+    merged = current.merge(previous, on=["firm", "statement", "code", "prev_end_date"], how="inner")
+    merged = merged.rename(columns={"value": "excess"})
+    merged = merged[merged.prev_excess > 0].copy()  # a change from zero or a deficit has no percentage
+    change = 100.0 * (merged.excess - merged.prev_excess) / merged.prev_excess
+    for check in checks:
+        mask = (merged.statement == check.statement) & (merged.code == check.code)
+        merged[check_column(check, "chg")] = change.where(mask)
+    return merged[columns].sort_values(["end_date", "firm", "statement"]).reset_index(drop=True)
+
+
+def freshness_frame(warehouse: Warehouse, start: date, end: date) -> pd.DataFrame:
+    """Every (firm, business day in range) where the firm filed the business day before."""
+    filed = warehouse.read_df(
+        "SELECT firm, end_date, max(filing_id) AS filing_id FROM filings "
+        "WHERE end_date BETWEEN :start AND :end GROUP BY firm, end_date",
+        _range_params(previous_business_day(start), end))
+    columns = ["firm", "end_date", "prev_end_date", "filing_id"]
+    if filed.empty:
+        return pd.DataFrame(columns=columns)
+    filed["end_date"] = pd.to_datetime(filed["end_date"]).dt.date
+    by_day: dict[date, dict[str, str]] = {}
+    for firm, day, filing_id in zip(filed.firm, filed.end_date, filed.filing_id):
+        by_day.setdefault(day, {})[firm] = filing_id
+    rows = []
+    for day in business_days(start, end):
+        before = previous_business_day(day)
+        today = by_day.get(day, {})
+        for firm in sorted(by_day.get(before, {})):
+            rows.append((firm, day, before, today.get(firm)))
+    return pd.DataFrame(rows, columns=columns)

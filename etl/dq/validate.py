@@ -1,0 +1,212 @@
+"""``dailyseg validate``: every check on the loaded filings in a date range, results into the warehouse.
+
+Runs the three suites with GX (statement checks, day-over-day anomalies, freshness), turns the failures
+into ``dq_results`` rows, records a ``dq_runs`` row with the counts, keeps the full GX results as JSON
+under ``$DAILYSEG_HOME/validations`` and builds the Data Docs under ``$DAILYSEG_HOME/data_docs``.
+Checks run on the latest version of each (firm, End Date, statement).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from etl.dq import frames
+from etl.dq.compile import SUITE_ANOMALIES, SUITE_FRESHNESS, SUITE_STATEMENTS, suite_specs
+from etl.dq.findings import RESULT_COLUMNS, Finding, FindingBuilder, rows_by_key, sort_findings
+from etl.settings import Settings
+from etl.warehouse import DATABASE_ERRORS, Warehouse, WarehouseError, open_warehouse
+
+
+class ValidationError(RuntimeError):
+    """Validation could not run (no warehouse, GX failure); one line for the user."""
+
+
+@dataclass
+class ValidationSummary:
+    run_id: str
+    date_from: date | None
+    date_to: date | None
+    backend: str
+    filings_checked: int = 0
+    statements_checked: int = 0
+    expectations: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    seconds: float = 0.0
+    results_path: str | None = None
+    data_docs_path: str | None = None
+
+    @property
+    def by_severity(self) -> Counter:
+        return Counter(f.severity for f in self.findings)
+
+    @property
+    def by_kind(self) -> Counter:
+        return Counter((f.kind, f.severity) for f in self.findings)
+
+    @property
+    def success(self) -> bool:
+        """Nothing of severity error or critical failed."""
+        return not any(f.severity in ("error", "critical") for f in self.findings)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _results_table(run_id: str, checked_at: datetime, findings: list[Finding]) -> pa.Table:
+    columns = {"run_id": [run_id] * len(findings), "checked_at": [checked_at] * len(findings)}
+    for name in RESULT_COLUMNS:
+        columns[name] = [getattr(f, name) for f in findings]
+    schema = pa.schema([("run_id", pa.string()), ("checked_at", pa.timestamp("us")), ("kind", pa.string()),
+                        ("rule_id", pa.string()), ("severity", pa.string()), ("firm", pa.string()),
+                        ("end_date", pa.date32()), ("statement", pa.string()), ("code", pa.string()),
+                        ("reported", pa.int64()), ("expected", pa.int64()), ("difference", pa.int64()),
+                        ("filing_id", pa.string()), ("message", pa.string())])
+    return pa.table(columns, schema=schema)
+
+
+class Validator:
+    def __init__(self, settings: Settings, warehouse: Warehouse):
+        self.settings = settings
+        self.warehouse = warehouse
+        self.run_id = "dq-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+
+    def run(self, date_from: date | None = None, date_to: date | None = None) -> ValidationSummary:
+        from etl.dq.gx_runner import GXRunner  # GX takes seconds to import: only when validating
+
+        started = time.perf_counter()
+        started_at = _now()
+        span = frames.date_range(self.warehouse, date_from, date_to)
+        summary = ValidationSummary(self.run_id, *(span or (date_from, date_to)), backend=self.warehouse.dialect)
+        self._record_start(started_at, summary)
+        if span is None:  # nothing loaded: nothing to check
+            summary.seconds = time.perf_counter() - started
+            self._record_finish(summary, started_at)
+            return summary
+        start, end = span
+        runner = GXRunner(self.settings.home, self.settings.data_docs)
+        specs = suite_specs()
+        builder = FindingBuilder()
+        outcomes = []
+
+        # 1. statements: arithmetic, completeness, deficiency, target, sign
+        statement_keys = ["filing_id", "statement"]
+        if self.warehouse.dialect == "postgresql":
+            summary.statements_checked = frames.materialize_statement_frame(self.warehouse, start, end)
+            try:
+                outcome = runner.validate_table(SUITE_STATEMENTS, specs[SUITE_STATEMENTS], self.warehouse.url,
+                                                frames.PG_FRAME_TABLE, statement_keys, self.run_id)
+                keys = sorted({(h["filing_id"], h["statement"]) for _, hits in outcome.failed for h in hits})
+                rows = rows_by_key(frames.frame_rows(self.warehouse, keys), statement_keys)
+                summary.filings_checked = int(self.warehouse.scalar(
+                    f"SELECT count(DISTINCT filing_id) FROM {frames.PG_FRAME_TABLE}"))
+            finally:
+                frames.drop_materialized_frame(self.warehouse)
+        else:
+            frame = frames.statement_frame(self.warehouse, start, end)
+            summary.statements_checked = len(frame)
+            summary.filings_checked = int(frame.filing_id.nunique()) if len(frame) else 0
+            outcome = runner.validate_frame(SUITE_STATEMENTS, specs[SUITE_STATEMENTS], frame, statement_keys,
+                                            self.run_id)
+            rows = rows_by_key(frame, statement_keys) if outcome.failed else {}
+        outcomes.append(outcome)
+        summary.findings += builder.statement_findings(outcome.failed, rows)
+
+        # 2. day-over-day anomalies and 3. freshness (small frames, validated in memory on every backend)
+        anomalies = frames.anomaly_frame(self.warehouse, start, end)
+        outcome = runner.validate_frame(SUITE_ANOMALIES, specs[SUITE_ANOMALIES], anomalies,
+                                        ["firm", "end_date", "statement"], self.run_id)
+        outcomes.append(outcome)
+        if outcome.failed:
+            summary.findings += builder.anomaly_findings(
+                outcome.failed, rows_by_key(anomalies, ["firm", "end_date", "statement"]))
+        freshness = frames.freshness_frame(self.warehouse, start, end)
+        outcome = runner.validate_frame(SUITE_FRESHNESS, specs[SUITE_FRESHNESS], freshness, ["firm", "end_date"],
+                                        self.run_id)
+        outcomes.append(outcome)
+        if outcome.failed:
+            summary.findings += builder.freshness_findings(outcome.failed, rows_by_key(freshness, ["firm", "end_date"]))
+
+        summary.findings = sort_findings(summary.findings)
+        summary.expectations = sum(o.evaluated for o in outcomes)
+        summary.results_path = str(self._write_results_json(outcomes))
+        summary.data_docs_path = str(runner.docs_index())
+        summary.seconds = time.perf_counter() - started
+        self._record_finish(summary, started_at)
+        return summary
+
+    # -- persistence ------------------------------------------------------------------------------------
+    def _write_results_json(self, outcomes) -> Path:
+        folder = self.settings.home / "validations"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{self.run_id}.json"
+        path.write_text(json.dumps({o.suite: o.results_json for o in outcomes}, indent=1, default=str))
+        return path
+
+    def _record_start(self, started_at: datetime, summary: ValidationSummary) -> None:
+        self.warehouse.execute(
+            "INSERT INTO dq_runs (run_id, started_at, status, date_from, date_to, backend) "
+            "VALUES (:run_id, :started_at, 'running', :date_from, :date_to, :backend)",
+            {"run_id": self.run_id, "started_at": started_at, "date_from": summary.date_from,
+             "date_to": summary.date_to, "backend": summary.backend})
+
+    def _record_finish(self, summary: ValidationSummary, started_at: datetime) -> None:
+        severities = summary.by_severity
+        results = _results_table(self.run_id, started_at, summary.findings)
+        with self.warehouse.begin() as conn:
+            self.warehouse.insert_arrow(conn, "dq_results", results)
+            import sqlalchemy as sa
+            conn.execute(sa.text(
+                "UPDATE dq_runs SET finished_at = :finished_at, status = 'completed', "
+                "filings_checked = :filings, statements_checked = :statements, expectations = :expectations, "
+                "failures = :failures, critical = :critical, errors = :errors, warnings = :warnings, "
+                "success = :success, seconds = :seconds, results_path = :results, data_docs_path = :docs "
+                "WHERE run_id = :run_id"),
+                {"finished_at": _now(), "filings": summary.filings_checked, "statements": summary.statements_checked,
+                 "expectations": summary.expectations, "failures": len(summary.findings),
+                 "critical": severities["critical"], "errors": severities["error"],
+                 "warnings": severities["warning"], "success": summary.success,
+                 "seconds": round(summary.seconds, 3), "results": summary.results_path,
+                 "docs": summary.data_docs_path, "run_id": self.run_id})
+
+    def mark_failed(self) -> None:
+        try:
+            self.warehouse.execute("UPDATE dq_runs SET status = 'failed', finished_at = :t WHERE run_id = :r",
+                                   {"t": _now(), "r": self.run_id})
+        except Exception:  # the warehouse itself may be what failed
+            pass
+
+
+def validate(settings: Settings, date_from: date | None = None, date_to: date | None = None) -> ValidationSummary:
+    """Run every check on the loaded filings with End Dates in range (default: all)."""
+    if date_from and date_to and date_to < date_from:
+        raise ValidationError("--to is before --from")
+    try:
+        warehouse = open_warehouse(settings.warehouse_url)
+    except WarehouseError as exc:
+        raise ValidationError(str(exc)) from None
+    validator = Validator(settings, warehouse)
+    try:
+        return validator.run(date_from, date_to)
+    except DATABASE_ERRORS as exc:
+        validator.mark_failed()
+        first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise ValidationError(f"the warehouse failed during validation: {first}") from None
+    except WarehouseError as exc:
+        raise ValidationError(str(exc)) from None
+    finally:
+        warehouse.dispose()
+
+
+def findings_frame(summary: ValidationSummary) -> pd.DataFrame:
+    return pd.DataFrame([{name: getattr(f, name) for name in RESULT_COLUMNS} for f in summary.findings],
+                        columns=list(RESULT_COLUMNS))

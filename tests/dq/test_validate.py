@@ -1,0 +1,185 @@
+"""``dailyseg validate`` on a corpus with planted problems, on DuckDB and on PostgreSQL.
+
+It must report exactly the planted problems (no false ones), with messages that name the firm, date,
+rule and signed components, and both backends must produce identical results.
+"""
+
+from __future__ import annotations
+
+import socket
+from datetime import date
+
+import pytest
+
+from etl.dq.validate import validate
+from etl.ingest import ingest
+from etl.settings import load_settings
+from etl.warehouse import open_warehouse
+from tests.conftest import new_pg_database
+from tests.dq import planted
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return planted.build(tmp_path_factory.mktemp("planted") / "landing")
+
+
+def _run(corpus, tmp_path_factory, warehouse_url: str):
+    home = tmp_path_factory.mktemp("home")
+    settings = load_settings(environ={}, home=home, warehouse_url=warehouse_url)
+    ingest([corpus.landing], settings)
+    summary = validate(settings)
+    wh = open_warehouse(settings.warehouse_url)
+    results = wh.read_df("SELECT * FROM dq_results WHERE run_id = :r", {"r": summary.run_id})
+    runs = wh.read_df("SELECT * FROM dq_runs WHERE run_id = :r", {"r": summary.run_id})
+    wh.dispose()
+    return settings, summary, results, runs
+
+
+@pytest.fixture(scope="module")
+def on_duckdb(corpus, tmp_path_factory):
+    home = tmp_path_factory.mktemp("duck")
+    return _run(corpus, tmp_path_factory, f"duckdb:///{home / 'warehouse.duckdb'}")
+
+
+@pytest.fixture(scope="module")
+def on_postgres(corpus, tmp_path_factory):
+    url, drop = new_pg_database()
+    yield _run(corpus, tmp_path_factory, url)
+    drop()
+
+
+def found(summary) -> set[tuple]:
+    return {(f.firm, f.end_date, f.rule_id, f.statement) for f in summary.findings}
+
+
+@pytest.mark.parametrize("backend", ["on_duckdb", "on_postgres"])
+def test_reports_exactly_the_planted_problems(backend, corpus, request):
+    settings, summary, results, runs = request.getfixturevalue(backend)
+    expected = corpus.expected_findings()
+    assert found(summary) - expected == set(), "findings nobody planted"
+    assert expected - found(summary) == set(), "planted problems not found"
+    assert len(summary.findings) == len(expected)  # one finding per planted problem, no duplicates
+    assert len(results) == len(summary.findings)
+
+
+@pytest.mark.parametrize("backend", ["on_duckdb", "on_postgres"])
+def test_every_identity_catches_a_planted_break(backend, corpus, request):
+    from etl.rules import load_rules
+    _, summary, _, _ = request.getfixturevalue(backend)
+    arithmetic = {f.rule_id for f in summary.findings if f.kind == "arithmetic"}
+    assert arithmetic == {r.rule_id for r in load_rules()}
+
+
+def test_duckdb_and_postgres_give_identical_results(on_duckdb, on_postgres):
+    columns = ["kind", "rule_id", "severity", "firm", "end_date", "statement", "code", "reported", "expected",
+               "difference", "filing_id", "message"]
+
+    def rows(results):
+        frame = results[columns].astype(object).where(results[columns].notna(), None)
+        frame["end_date"] = frame["end_date"].map(lambda d: str(d)[:10])
+        return sorted(map(tuple, frame.itertuples(index=False)), key=repr)
+
+    assert rows(on_duckdb[2]) == rows(on_postgres[2])
+    duck_run, pg_run = on_duckdb[3].iloc[0], on_postgres[3].iloc[0]
+    for column in ("filings_checked", "statements_checked", "expectations", "failures", "critical", "errors",
+                   "warnings", "success"):
+        assert duck_run[column] == pg_run[column], column
+
+
+def _finding(summary, what_rule: str, firm: str | None = None):
+    matches = [f for f in summary.findings if f.rule_id == what_rule and (firm is None or f.firm == firm)]
+    assert matches, what_rule
+    return matches[0]
+
+
+def test_messages_name_firm_date_rule_and_signed_components(on_duckdb):
+    _, summary, _, _ = on_duckdb
+    f = _finding(summary, "SEG-NET-EQUITY")
+    assert f.firm in f.message and str(f.end_date) in f.message and "SEG-NET-EQUITY" in f.message
+    assert "7040" in f.message and "7010 + 7020 + 7030 + 7032 + 7033 =" in f.message
+    assert f.reported - f.expected == f.difference and abs(f.difference) == 3
+    excess = _finding(summary, "SEG-EXCESS")
+    assert "7180 - 7060 =" in excess.message
+
+
+def test_deficiency_is_critical_and_explains_itself(on_duckdb):
+    _, summary, _, _ = on_duckdb
+    f = _finding(summary, "DEFICIENCY-SEG")
+    assert f.severity == "critical" and f.kind == "deficiency"
+    assert f.reported < 0 and f.code == "7190"
+    assert "DEFICIENCY" in f.message and "7180 - 7060" in f.message
+    assert summary.findings[0].severity == "critical"  # most severe first
+
+
+def test_wrong_sign_is_a_warning_that_says_flipping_ties(on_duckdb):
+    _, summary, _, _ = on_duckdb
+    f = _finding(summary, "SIGN-7047")
+    assert f.severity == "warning" and f.reported > 0
+    assert "flipping its sign makes SEG-DEFICIT-NET tie" in f.message
+    same_filing = [g for g in summary.findings if g.filing_id == f.filing_id and g.kind == "arithmetic"]
+    assert same_filing == []  # the sign explains the break; it is not reported twice
+
+
+def test_truncated_statement_reports_completeness_not_arithmetic(on_duckdb, corpus):
+    _, summary, _, _ = on_duckdb
+    plant = next(p for p in corpus.plants if p.what == "truncated")
+    here = [f for f in summary.findings if f.firm == plant.firm and f.end_date == plant.end_date]
+    assert [f.kind for f in here] == ["completeness"]
+    assert "7110" in here[0].message and "7190" in here[0].message
+    assert here[0].severity == "error"
+
+
+def test_amendment_that_fixes_a_break_clears_it(on_duckdb, corpus):
+    _, summary, _, _ = on_duckdb
+    fixed = next(p for p in corpus.plants if p.what == "amended fix")
+    assert not [f for f in summary.findings if f.firm == fixed.firm and f.end_date == fixed.end_date]
+    unfixed = next(p for p in corpus.plants if p.what == "unfixed break")
+    assert {f.rule_id for f in summary.findings if f.firm == unfixed.firm and f.end_date == unfixed.end_date} == {
+        "SEG-NET-EQUITY", "SEG-REQUIRED"}
+
+
+def test_runs_are_recorded_with_counts_results_and_data_docs(on_duckdb):
+    settings, summary, results, runs = on_duckdb
+    run = runs.iloc[0]
+    assert run.status == "completed" and not run.success
+    assert run.critical == 1 and run.failures == len(summary.findings)
+    assert run.date_from == planted.SUMMARY_ERA[0] or str(run.date_from)[:10] == str(planted.SUMMARY_ERA[0])
+    from pathlib import Path
+    assert Path(run.results_path).is_file() and Path(run.data_docs_path).is_file()
+    assert "<html" in Path(run.data_docs_path).read_text().lower()
+
+
+def test_validation_of_a_date_range_checks_only_that_range(on_duckdb, corpus):
+    settings, _, _, _ = on_duckdb
+    day = planted.FULL_ERA[0]
+    summary = validate(settings, day, day)
+    assert found(summary) == {f for f in corpus.expected_findings() if f[1] == day}
+    assert "DEFICIENCY-SEG" in {f.rule_id for f in summary.findings}
+    assert summary.date_from == summary.date_to == day
+    wh = open_warehouse(settings.warehouse_url)
+    current = wh.read_df("SELECT run_id, end_date FROM dq_current")
+    wh.dispose()
+    # for that day the newer run's findings stand; every other day keeps the full run's
+    on_day = current[current.end_date.astype(str).str[:10] == str(day)]
+    assert set(on_day.run_id) == {summary.run_id} and len(on_day) == len(summary.findings)
+    assert len(current) == len(on_duckdb[1].findings)
+
+
+def test_validation_makes_no_network_call(on_duckdb, monkeypatch):
+    settings, _, _, _ = on_duckdb
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            raise AssertionError(f"validation tried to connect to {address}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    summary = validate(settings, planted.FULL_ERA[0], planted.FULL_ERA[2])
+    assert summary.expectations > 0
+
+
+def test_empty_warehouse_validates_to_nothing(settings):
+    summary = validate(settings)
+    assert summary.findings == [] and summary.success and summary.date_from is None
