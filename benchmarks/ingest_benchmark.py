@@ -26,7 +26,7 @@ DAILYSEG = str(Path(sys.executable).parent / "dailyseg")
 PG_ADMIN = os.environ.get("DAILYSEG_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-def run_measured(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+def run_measured(cmd: list[str], env: dict[str, str], ok_codes=(0,)) -> tuple[float, float, str]:
     """(wall seconds, peak RSS in MB, stdout) of one child process."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -35,7 +35,7 @@ def run_measured(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str
     out = proc.stdout.read()
     err = proc.stderr.read()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
+    if proc.returncode not in ok_codes:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{out}\n{err}")
     return wall, usage.ru_maxrss / 1024, out
 

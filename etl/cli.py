@@ -105,7 +105,7 @@ def print_validation_summary(summary, out=sys.stdout, first: int = 15) -> None:
     span = f"{summary.date_from} to {summary.date_to}" if summary.date_from else "an empty warehouse"
     print(f"Validation {summary.run_id} of {span} ({summary.backend}): {summary.filings_checked:,} filings, "
           f"{summary.statements_checked:,} statements, {summary.expectations} expectations, "
-          f"{summary.seconds:.1f} s", file=out)
+          f"{summary.seconds:.1f} s (+{summary.setup_seconds:.1f} s loading Great Expectations)", file=out)
     counts = summary.by_kind
     severities = ("critical", "error", "warning")
     rows = [[kind] + [counts.get((kind, sev), 0) or "-" for sev in severities] for kind in KINDS
@@ -127,11 +127,32 @@ def print_validation_summary(summary, out=sys.stdout, first: int = 15) -> None:
         print(f"Data Docs:    {summary.data_docs_path}", file=out)
 
 
+def print_alert_report(report: dict, out=sys.stdout) -> None:
+    if not report.get("deliveries"):
+        print(f"Alerts: {report.get('note', 'nothing sent')}", file=out)
+        return
+    for d in report["deliveries"]:
+        if d["status"] == "sent":
+            print(f"Alert {d['channel']}: sent ({d['new']} new, {d['resolved']} resolved): {d['headline']}", file=out)
+        elif d["status"] == "nothing_new":
+            print(f"Alert {d['channel']}: nothing new since the last message", file=out)
+        else:
+            print(f"Alert {d['channel']}: NOT delivered after {d['attempts']} attempts ({d['error']}); "
+                  "recorded in the alerts table, the next run sends it again", file=out)
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from etl.dq.validate import validate
     settings = _settings(args)
+    if args.alert:
+        from etl.alerts import env_channels
+        if not env_channels(settings):
+            raise UsageError("--alert needs DAILYSEG_SMTP_URL (with DAILYSEG_ALERT_TO) or DAILYSEG_SLACK_WEBHOOK_URL")
     summary = validate(settings, args.date_from, args.date_to)
     print_validation_summary(summary)
+    if args.alert:
+        from etl.alerts import notify_validation_run
+        print_alert_report(notify_validation_run(settings, summary.run_id))
     return EXIT_OK if summary.success else EXIT_FAILED_CHECKS
 
 
@@ -215,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "failed, 1 when something did, 2 when the checks could not run.")
     p.add_argument("--from", dest="date_from", type=_date, metavar="DATE", help="first End Date to check")
     p.add_argument("--to", dest="date_to", type=_date, metavar="DATE", help="last End Date to check")
+    p.add_argument("--alert", action="store_true",
+                   help="send new findings by email (DAILYSEG_SMTP_URL, DAILYSEG_ALERT_FROM, DAILYSEG_ALERT_TO) and "
+                        "Slack (DAILYSEG_SLACK_WEBHOOK_URL)")
     _add_location_flags(p)
     p.set_defaults(func=cmd_validate)
 
@@ -242,13 +266,15 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_CANNOT_RUN
+    from etl.alerts import AlertConfigError
     from etl.dq.validate import ValidationError
     from etl.ingest import IngestError
     from etl.locks import LockBusy
     from etl.warehouse import WarehouseError
+    except_types = (UsageError, IngestError, ValidationError, WarehouseError, LockBusy, AlertConfigError)
     try:
         return args.func(args)
-    except (UsageError, IngestError, ValidationError, WarehouseError, LockBusy) as exc:
+    except except_types as exc:
         print(f"dailyseg {args.command}: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     except KeyboardInterrupt:

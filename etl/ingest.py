@@ -24,11 +24,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl import lake, raw_archive
-from etl.locks import LockBusy, exclusive
+from etl.locks import LockBusy
 from etl.parser import ParsedFiling
 from etl.prepare import Prepared, Preparer
 from etl.settings import Settings
-from etl.warehouse import DATABASE_ERRORS, LoadBatch, Warehouse, WarehouseError, open_warehouse
+from etl.warehouse import DATABASE_ERRORS, LoadBatch, Warehouse, WarehouseError, exclusive_writer, open_warehouse
 from etl.warehouse.base import FILINGS_COLUMNS, REJECTED_COLUMNS, STATEMENTS_COLUMNS, VALUES_COLUMNS
 
 Progress = Callable[[int, int], None]
@@ -323,15 +323,6 @@ class Ingestor:
         self.summary.recovered_filings = len(ids)
 
 
-def warehouse_lock_path(settings: Settings) -> Path | None:
-    """The lock file that keeps DuckDB to one writer process (None for PostgreSQL)."""
-    if not settings.is_duckdb:
-        return None
-    from etl.warehouse.duckdb_backend import database_path
-    path = database_path(settings.warehouse_url)
-    return path.with_name(path.name + ".lock") if path else None
-
-
 def ingest(paths: list[str | Path], settings: Settings, progress: Progress | None = None,
            wait: float = 60.0, on_message: Callable[[str], None] | None = None) -> IngestSummary:
     """Ingest files and folders; see the module docstring. Raises only ``IngestError``."""
@@ -340,9 +331,8 @@ def ingest(paths: list[str | Path], settings: Settings, progress: Progress | Non
     for raw in paths:
         if not Path(raw).exists():
             raise IngestError(f"no such file or folder: {raw}")
-    lock_path = warehouse_lock_path(settings)
     try:
-        with _maybe_lock(lock_path, wait, on_message):
+        with exclusive_writer(settings.warehouse_url, wait, on_message):
             warehouse = open_warehouse(settings.warehouse_url)
             try:
                 return Ingestor(settings, warehouse, progress, on_message).run(paths)
@@ -357,10 +347,3 @@ def ingest(paths: list[str | Path], settings: Settings, progress: Progress | Non
         raise IngestError(f"the warehouse failed during the run: {first}") from None
     except OSError as exc:
         raise IngestError(f"cannot write the lake or archive: {exc}") from None
-
-
-def _maybe_lock(path: Path | None, wait: float, on_message) -> Iterator:
-    if path is None:
-        from contextlib import nullcontext
-        return nullcontext()
-    return exclusive(path, f"the warehouse {path.with_suffix('').name}", wait=wait, on_wait=on_message)

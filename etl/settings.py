@@ -11,7 +11,9 @@ defaults, and explicit arguments (CLI flags, Airflow connections) override the e
 - ``DAILYSEG_LANDING``    where new filings arrive (default ``$DAILYSEG_HOME/landing``)
 - ``DAILYSEG_MAX_FILE_MB`` largest file accepted (default 5)
 - ``DAILYSEG_SMTP_URL``, ``DAILYSEG_ALERT_FROM``, ``DAILYSEG_ALERT_TO``, ``DAILYSEG_SLACK_WEBHOOK_URL``
-  alert channels (see ``etl.alerts``).
+  alert channels; ``DAILYSEG_WARNING_CHANNEL`` (email, slack, both, none) where warnings go;
+  ``DAILYSEG_ALERT_TIMEOUT``, ``DAILYSEG_ALERT_ATTEMPTS``, ``DAILYSEG_ALERT_BACKOFF`` delivery retries
+  (see ``etl.alerts``).
 """
 
 from __future__ import annotations
@@ -38,7 +40,10 @@ class Settings:
     alert_from: str | None = None
     alert_to: tuple[str, ...] = ()
     slack_webhook_url: str | None = field(default=None, repr=False)
-    warning_channel: str = "email"
+    warning_channel: str = "both"
+    alert_timeout: float = 10.0
+    alert_attempts: int = 3
+    alert_backoff: float = 2.0
 
     @property
     def raw_zone(self) -> Path:
@@ -101,6 +106,9 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
         alert_from=_env("DAILYSEG_ALERT_FROM", env),
         alert_to=alert_to,
         slack_webhook_url=_env("DAILYSEG_SLACK_WEBHOOK_URL", env),
-        warning_channel=_env("DAILYSEG_WARNING_CHANNEL", env) or "email",
+        warning_channel=_env("DAILYSEG_WARNING_CHANNEL", env) or "both",
+        alert_timeout=float(_env("DAILYSEG_ALERT_TIMEOUT", env) or 10),
+        alert_attempts=max(1, int(_env("DAILYSEG_ALERT_ATTEMPTS", env) or 3)),
+        alert_backoff=float(_env("DAILYSEG_ALERT_BACKOFF", env) or 2),
     )
     return settings.with_overrides(**overrides)

@@ -61,7 +61,7 @@ class GXRunner:
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
         }}
         variables.save()
-        self.data_docs = data_docs
+        self.data_docs = data_docs.resolve()
 
     # -- suites ---------------------------------------------------------------------------------------
     def _suite(self, name: str, specs: list[dict]):

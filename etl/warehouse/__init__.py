@@ -10,7 +10,8 @@ from __future__ import annotations
 from etl.settings import normalize_warehouse_url
 from etl.warehouse.base import LoadBatch, Warehouse, WarehouseError, redact_url
 
-__all__ = ["DATABASE_ERRORS", "LoadBatch", "Warehouse", "WarehouseError", "open_warehouse", "redact_url"]
+__all__ = ["DATABASE_ERRORS", "LoadBatch", "Warehouse", "WarehouseError", "exclusive_writer", "open_warehouse",
+           "redact_url"]
 
 
 def _database_errors() -> tuple[type[BaseException], ...]:
@@ -40,3 +41,23 @@ def open_warehouse(url: str, create: bool = True) -> Warehouse:
     if create:
         warehouse.ensure_schema()
     return warehouse
+
+
+def exclusive_writer(url: str, wait: float = 60.0, on_message=None):
+    """Hold the embedded warehouse's writer lock (a no-op for PostgreSQL, which takes many writers).
+
+    DuckDB lets one process write a file at a time; every dailyseg command that writes (ingest,
+    validate, the DAG's tasks) takes this lock first, so a second one waits ``wait`` seconds and then
+    says who holds it instead of failing inside DuckDB.
+    """
+    from contextlib import nullcontext
+
+    from etl.locks import exclusive
+    url = normalize_warehouse_url(url)
+    if not url.startswith("duckdb"):
+        return nullcontext()
+    from etl.warehouse.duckdb_backend import database_path
+    path = database_path(url)
+    if path is None:
+        return nullcontext()
+    return exclusive(path.with_name(path.name + ".lock"), f"the warehouse {path.name}", wait=wait, on_wait=on_message)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.pool import QueuePool
@@ -24,6 +25,16 @@ def database_path(url: str) -> Path | None:
     if not database or database == ":memory:":
         return None
     return Path(database)
+
+
+def _unregister(raw, *names: str) -> None:
+    """Drop registered Arrow views; after a failed statement DuckDB refuses, and the error that
+    matters is the one already propagating."""
+    for name in names:
+        try:
+            raw.unregister(name)
+        except duckdb.Error:
+            pass
 
 
 class DuckDBWarehouse(Warehouse):
@@ -52,7 +63,7 @@ class DuckDBWarehouse(Warehouse):
             raw.execute(f"INSERT INTO {table} ({', '.join(rows.column_names)}) "
                         f"SELECT {', '.join(rows.column_names)} FROM insert_rows")
         finally:
-            raw.unregister("insert_rows")
+            _unregister(raw, "insert_rows")
 
     def write_batch(self, batch: LoadBatch) -> set[str]:
         ids = batch.filing_ids
@@ -87,6 +98,5 @@ class DuckDBWarehouse(Warehouse):
                     raw.execute(f"INSERT INTO rejected_filings ({', '.join(REJECTED_COLUMNS)}) "
                                 f"SELECT {', '.join(REJECTED_COLUMNS)} FROM batch_rejected")
             finally:
-                for name in ("batch_filings", "batch_statements", "batch_values", "batch_rejected"):
-                    raw.unregister(name)
+                _unregister(raw, "batch_filings", "batch_statements", "batch_values", "batch_rejected")
         return set(ids)

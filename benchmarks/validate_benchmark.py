@@ -1,0 +1,117 @@
+"""Validation benchmark: every check over years of filings for many firms, on DuckDB and PostgreSQL.
+
+    .venv/bin/python benchmarks/validate_benchmark.py                     # 100 firms x 10 years
+    .venv/bin/python benchmarks/validate_benchmark.py --firms 20 --years 1 --backends duckdb
+
+The warehouse is filled straight from the generator's values through the loader's bulk path (the
+files themselves are the ingest benchmark's business), then ``dailyseg validate`` runs as a user
+would run it: over the whole history, and for one business day (the nightly run). Printed: filings,
+wall time of the process (imports included), the run's own time (imports excluded), peak memory.
+Targets on a 2-core machine: 250,000 filings in under 60 s on DuckDB and 120 s on PostgreSQL; a
+nightly run under 5 s after imports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ingest_benchmark import DAILYSEG, PG_ADMIN, run_measured  # noqa: E402
+
+
+def fill(warehouse_url: str, firms: int, start: date, end: date, batch_filings: int = 2000) -> int:
+    """Generated filings straight into the warehouse (no files); returns the number of filings."""
+    import hashlib
+
+    from etl.business_days import business_days, next_business_day
+    from etl.catalog import load_catalog
+    from etl.generate import build_values, make_firms
+    from etl.ingest import _BatchBuilder
+    from etl.parser import Header, ParsedFiling, ParsedValue
+    from etl.warehouse import open_warehouse
+
+    warehouse = open_warehouse(warehouse_url)
+    catalog = load_catalog()
+    days = business_days(start, end)
+    profiles = make_firms(firms, seed=5)
+    rngs = {f.slug: random.Random(f"bench:{f.slug}") for f in profiles}
+    states: dict[str, dict] = {f.slug: {} for f in profiles}
+    builder = _BatchBuilder("bench")
+    loaded_at = datetime.now()
+    count = 0
+    started = time.perf_counter()
+    for day in days:
+        lines = catalog.lines_on(day)
+        for firm in profiles:
+            values = build_values(firm, day, rngs[firm.slug], states[firm.slug])
+            parsed_values = [ParsedValue(s, code, v, *lines[code]) for s, codes in values.items()
+                             for code, v in codes.items()]
+            header = Header("INITIAL", day, firm.name, "Daily Seg - FOCUS II", next_business_day(day))
+            parsed = ParsedFiling(header, parsed_values, tuple(values))
+            sha = hashlib.sha256(f"{firm.slug}|{day}".encode()).hexdigest()
+            builder.add_filing(parsed, sha, f"generated/{day}/{firm.slug}", "", 0, loaded_at)
+            count += 1
+        if builder.count >= batch_filings or day == days[-1]:
+            batch = builder.build()
+            warehouse.write_batch(batch)
+            builder = _BatchBuilder("bench")
+            rate = count / (time.perf_counter() - started)
+            print(f"\r  filled {count:,} filings ({rate:,.0f}/s) up to {day}", end="", flush=True)
+    warehouse.execute("DELETE FROM lake_pending")
+    warehouse.dispose()
+    print()
+    return count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--firms", type=int, default=100)
+    parser.add_argument("--years", type=int, default=10)
+    parser.add_argument("--backends", default="duckdb,postgresql")
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
+    args = parser.parse_args()
+
+    end = date(2016, 3, 14)
+    start = date(end.year - args.years, end.month, end.day + 1 if end.day < 28 else end.day)
+    work = Path(tempfile.mkdtemp(prefix="dailyseg-validate-bench-"))
+    print(f"{args.firms} firms x {args.years} years ({start} to {end}); work folder {work}")
+    for backend in args.backends.split(","):
+        database = None
+        if backend == "duckdb":
+            url = f"duckdb:///{work / 'warehouse.duckdb'}"
+        else:
+            import psycopg
+            database = f"dailyseg_vbench_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+                admin.execute(f'CREATE DATABASE "{database}"')
+            url = PG_ADMIN.rsplit("/", 1)[0] + "/" + database
+        try:
+            t0 = time.perf_counter()
+            filings = fill(url, args.firms, start, end)
+            print(f"{backend}: {filings:,} filings loaded in {time.perf_counter() - t0:.0f} s")
+            env = dict(os.environ, DAILYSEG_HOME=str(work / f"home-{backend}"), DAILYSEG_WAREHOUSE=url,
+                       GX_ANALYTICS_ENABLED="false")
+            for label, extra in (("full history", []), ("nightly (1 day)", ["--from", str(end), "--to", str(end)])):
+                wall, peak, out = run_measured([DAILYSEG, "validate", *extra], env, ok_codes=(0, 1))
+                first = out.splitlines()[0]
+                own = float(re.search(r"([\d.]+) s \(\+", first).group(1))
+                checked = re.search(r"([\d,]+) filings", first).group(1)
+                print(f"  {backend:<10} {label:<16} {checked:>9} filings  wall {wall:6.1f} s  "
+                      f"run (after imports) {own:6.1f} s  peak {peak:5.0f} MB")
+        finally:
+            if database and not args.keep:
+                with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+                    admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()

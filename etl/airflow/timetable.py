@@ -1,0 +1,89 @@
+"""A timetable of the filing calendar: one run per business day, after the next day's noon deadline.
+
+The run for business day D (its logical date, midnight in New York) covers the filings whose End Date
+is D. Those are due by noon Eastern on the next business day, so the run starts at 12:30 New York time
+on that day. Weekends and US federal holidays have no run (``etl.business_days``). Registered with
+Airflow as a plugin through the ``airflow.plugins`` entry point, so the scheduler can deserialize it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+import pendulum
+from airflow.plugins_manager import AirflowPlugin
+from airflow.timetables.base import DagRunInfo, DataInterval, TimeRestriction, Timetable
+
+from etl.business_days import is_business_day, next_business_day, previous_business_day
+
+NEW_YORK = pendulum.timezone("America/New_York")
+RUN_AT = time(12, 30)  # after the noon deadline, New York time
+
+
+def _start_of(day: date) -> pendulum.DateTime:
+    return pendulum.datetime(day.year, day.month, day.day, tz=NEW_YORK)
+
+
+def _run_after(day: date) -> pendulum.DateTime:
+    due = next_business_day(day)
+    return pendulum.datetime(due.year, due.month, due.day, RUN_AT.hour, RUN_AT.minute, tz=NEW_YORK)
+
+
+def business_day_on_or_before(day: date) -> date:
+    return day if is_business_day(day) else previous_business_day(day)
+
+
+def business_day_on_or_after(day: date) -> date:
+    return day if is_business_day(day) else next_business_day(day)
+
+
+class BusinessDayTimetable(Timetable):
+    """Runs for each US business day, once that day's filings are due."""
+
+    description = "Each US business day, at 12:30 New York time on the next business day"
+
+    @property
+    def summary(self) -> str:
+        return "business days (NY), after the noon deadline"
+
+    def info(self, day: date) -> DagRunInfo:
+        return DagRunInfo(run_after=_run_after(day), data_interval=DataInterval(_start_of(day), _run_after(day)))
+
+    def infer_manual_data_interval(self, *, run_after: pendulum.DateTime) -> DataInterval:
+        day = business_day_on_or_before(run_after.in_timezone("UTC").date())
+        return DataInterval(_start_of(day), _run_after(day))
+
+    def next_dagrun_info(self, *, last_automated_data_interval: DataInterval | None,
+                         restriction: TimeRestriction) -> DagRunInfo | None:
+        if last_automated_data_interval is not None:
+            last = last_automated_data_interval.start.in_timezone(NEW_YORK).date()
+            day = next_business_day(last)
+        elif restriction.earliest is None:
+            return None  # no start date: nothing to schedule
+        else:
+            earliest = business_day_on_or_after(pendulum.instance(restriction.earliest).in_timezone(NEW_YORK).date())
+            day = earliest
+            if not restriction.catchup:  # only the newest day whose filings are already due
+                today = pendulum.now(NEW_YORK)
+                latest_due = business_day_on_or_before(today.date())
+                while _run_after(latest_due) > today:
+                    latest_due = previous_business_day(latest_due)
+                day = max(earliest, latest_due)
+        if restriction.latest is not None and _start_of(day) > restriction.latest:
+            return None
+        return self.info(day)
+
+    def serialize(self) -> dict:
+        return {}
+
+    @classmethod
+    def deserialize(cls, data: dict) -> BusinessDayTimetable:
+        return cls()
+
+
+class DailysegPlugin(AirflowPlugin):
+    name = "dailyseg"
+    timetables = [BusinessDayTimetable]
+
+
+__all__ = ["BusinessDayTimetable", "DailysegPlugin"]

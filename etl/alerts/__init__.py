@@ -1,0 +1,204 @@
+"""Alerts: tell risk, compliance and data teams what a validation run found, by email and Slack.
+
+``notify_validation_run`` reads a run's findings from ``dq_results``, routes them by severity
+(critical and error to every channel, warnings to ``DAILYSEG_WARNING_CHANNEL``: email, slack, both or
+none), leaves out what each channel was already told about the same filing version, adds findings an
+amendment has since fixed as "resolved" (once), and sends one digest per channel. Every message sent,
+failed or not needed is a row in ``alerts``; a channel that is down never stops the other one or the
+load, and what it missed is sent with the next run. ``notify_failure`` reports a pipeline failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import date, datetime, timezone
+
+import sqlalchemy as sa
+
+from etl.alerts.channels import Channel, Delivery, SlackWebhookChannel, SmtpChannel, deliver
+from etl.alerts.digest import Digest, Item, build_failure_digest, build_validation_digest
+from etl.settings import Settings
+
+log = logging.getLogger(__name__)
+ROUTES = {"email": {"email"}, "slack": {"slack"}, "both": {"email", "slack"}, "none": set()}
+
+
+class AlertConfigError(ValueError):
+    """An alert channel is configured wrongly (bad URL, no recipients)."""
+
+
+def env_channels(settings: Settings) -> list[Channel]:
+    """Channels from DAILYSEG_SMTP_URL / DAILYSEG_ALERT_TO / DAILYSEG_SLACK_WEBHOOK_URL."""
+    channels: list[Channel] = []
+    try:
+        if settings.smtp_url:
+            channels.append(SmtpChannel(settings.smtp_url, settings.alert_from, settings.alert_to,
+                                        timeout=settings.alert_timeout))
+        if settings.slack_webhook_url:
+            channels.append(SlackWebhookChannel(settings.slack_webhook_url, timeout=settings.alert_timeout))
+    except ValueError as exc:
+        raise AlertConfigError(str(exc)) from None
+    return channels
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _day(value) -> date | None:
+    if value is None:
+        return None
+    return value if isinstance(value, date) and not isinstance(value, datetime) else value.date() \
+        if hasattr(value, "date") else date.fromisoformat(str(value)[:10])
+
+
+def _none(value):
+    try:
+        return None if value is None or value != value else value
+    except TypeError:
+        return None
+
+
+def finding_key(rule_id, firm, end_date, statement, code, filing_id=None, with_version=True) -> str:
+    parts = [rule_id, firm, str(end_date), statement or "", code or ""]
+    if with_version:
+        parts.append(filing_id or "")
+    return "|".join(parts)[:200]
+
+
+def _items(frame) -> list[tuple[Item, str, str, str | None]]:
+    """(item, versioned key, semantic key, filing id) for each dq_results row."""
+    out = []
+    for row in frame.to_dict("records"):
+        day = _day(row["end_date"])
+        statement, code, filing_id = _none(row.get("statement")), _none(row.get("code")), _none(row.get("filing_id"))
+        item = Item(kind=row["kind"], severity=row["severity"], rule_id=row["rule_id"], firm=row["firm"],
+                    end_date=day, statement=statement, code=code,
+                    reported=None if _none(row.get("reported")) is None else int(row["reported"]),
+                    expected=None if _none(row.get("expected")) is None else int(row["expected"]),
+                    difference=None if _none(row.get("difference")) is None else int(row["difference"]),
+                    message=row["message"], source=_none(row.get("source_path")))
+        out.append((item, finding_key(item.rule_id, item.firm, day, statement, code, filing_id),
+                    finding_key(item.rule_id, item.firm, day, statement, code, with_version=False), filing_id))
+    return out
+
+
+def _record(conn, alert_id: str, run_id: str, kind: str, delivery: Delivery | None, channel: str, digest: Digest | None,
+            n_new: int, n_resolved: int) -> None:
+    conn.execute(sa.text(
+        "INSERT INTO alerts (alert_id, run_id, kind, channel, status, attempts, error, created_at, n_findings, "
+        "n_resolved, headline) VALUES (:a, :r, :k, :c, :s, :n, :e, :t, :f, :v, :h)"),
+        {"a": alert_id, "r": run_id, "k": kind, "c": channel,
+         "s": delivery.status if delivery else "nothing_new", "n": delivery.attempts if delivery else 0,
+         "e": delivery.error if delivery else None, "t": _now(), "f": n_new, "v": n_resolved,
+         "h": digest.headline if digest else None})
+
+
+def notify_validation_run(settings: Settings, run_id: str, links: dict[str, str] | None = None,
+                          channels: list[Channel] | None = None, sleep=None) -> dict:
+    """Send the new findings of validation run ``run_id`` to each channel; see the module docstring."""
+    from etl.warehouse import exclusive_writer, open_warehouse
+    channels = env_channels(settings) if channels is None else channels
+    if not channels:
+        return {"run_id": run_id, "deliveries": [], "note": "no alert channel configured"}
+    with exclusive_writer(settings.warehouse_url, wait=600):
+        warehouse = open_warehouse(settings.warehouse_url)
+        try:
+            return _notify(settings, warehouse, run_id, links or {}, channels, sleep)
+        finally:
+            warehouse.dispose()
+
+
+def _notify(settings, warehouse, run_id, links, channels, sleep) -> dict:
+    run = warehouse.read_df("SELECT * FROM dq_runs WHERE run_id = :r", {"r": run_id})
+    if run.empty:
+        raise AlertConfigError(f"no validation run {run_id}")
+    run = run.iloc[0]
+    date_from, date_to = _day(_none(run.date_from)), _day(_none(run.date_to))
+    links = dict(links)
+    if _none(run.get("data_docs_path")):
+        links.setdefault("Data Docs", "file://" + str(run.data_docs_path))
+    findings = _items(warehouse.read_df(
+        "SELECT r.*, f.source_path FROM dq_results r LEFT JOIN filings f ON f.filing_id = r.filing_id "
+        "WHERE r.run_id = :r", {"r": run_id}))
+    warning_routes = ROUTES.get(settings.warning_channel, ROUTES["both"])
+    kw = {} if sleep is None else {"sleep": sleep}
+    report = {"run_id": run_id, "deliveries": []}
+    for channel in channels:
+        routed = [f for f in findings if f[0].severity in ("critical", "error") or channel.name in warning_routes]
+        known = warehouse.read_df(
+            "SELECT finding_key, rule_id, firm, end_date, statement, code, filing_id, state FROM alert_findings "
+            "WHERE channel = :c", {"c": channel.name})
+        known_keys = set(known.finding_key)
+        new = [f for f in routed if f[1] not in known_keys]
+        current_semantic = {f[2] for f in routed}
+        current_versioned = {f[1] for f in routed}
+        resolved, superseded = [], []
+        for row in known[known.state == "open"].to_dict("records"):
+            day = _day(row["end_date"])
+            if date_from and date_to and not (date_from <= day <= date_to):
+                continue
+            semantic = finding_key(row["rule_id"], row["firm"], day, _none(row["statement"]), _none(row["code"]),
+                                   with_version=False)
+            if semantic not in current_semantic:
+                resolved.append((row, Item("resolved", "info", row["rule_id"], row["firm"], day, _none(row["statement"]),
+                                           _none(row["code"]), None, None, None, "resolved", resolved=True)))
+            elif row["finding_key"] not in current_versioned:
+                superseded.append(row)  # a newer version of the filing has the same problem: sent as new
+        alert_id = "al-" + uuid.uuid4().hex[:16]
+        digest = None
+        delivery = None
+        days = [f[0].end_date for f in new if f[0].end_date] + [i.end_date for _, i in resolved]
+        if new or resolved:
+            digest = build_validation_digest([f[0] for f in new], [i for _, i in resolved], run_id, days, links)
+            delivery = deliver(channel, digest, attempts=settings.alert_attempts, backoff=settings.alert_backoff, **kw)
+        with warehouse.begin() as conn:
+            _record(conn, alert_id, run_id, "validation", delivery, channel.name, digest, len(new), len(resolved))
+            if delivery is not None and delivery.status == "sent":
+                now = _now()
+                for item, key, _, filing_id in new:
+                    conn.execute(sa.text(
+                        "INSERT INTO alert_findings (channel, finding_key, rule_id, firm, end_date, statement, code, "
+                        "filing_id, state, first_alert_id, updated_at) VALUES (:ch, :k, :r, :f, :d, :s, :c, :fi, "
+                        "'open', :a, :t)"),
+                        {"ch": channel.name, "k": key, "r": item.rule_id, "f": item.firm, "d": item.end_date,
+                         "s": item.statement, "c": item.code, "fi": filing_id, "a": alert_id, "t": now})
+                for state, rows in (("resolved", [r for r, _ in resolved]), ("superseded", superseded)):
+                    for row in rows:
+                        conn.execute(sa.text(
+                            "UPDATE alert_findings SET state = :st, closed_alert_id = :a, updated_at = :t "
+                            "WHERE channel = :ch AND finding_key = :k"),
+                            {"st": state, "a": alert_id, "t": now, "ch": channel.name, "k": row["finding_key"]})
+        report["deliveries"].append({
+            "channel": channel.name, "status": delivery.status if delivery else "nothing_new",
+            "attempts": delivery.attempts if delivery else 0, "error": delivery.error if delivery else None,
+            "new": len(new), "resolved": len(resolved), "headline": digest.headline if digest else None})
+    return report
+
+
+def notify_failure(settings: Settings, where: str, error: str, day: date | None = None,
+                   links: dict[str, str] | None = None, channels: list[Channel] | None = None, run_id: str = "",
+                   sleep=None) -> dict:
+    """Tell every channel that a pipeline step failed. Recording it is best effort (the warehouse may
+    be what failed); delivering it never raises."""
+    channels = env_channels(settings) if channels is None else channels
+    secrets = [s for c in channels for s in c.secrets()]
+    from etl.alerts.channels import redact
+    digest = build_failure_digest(where, redact(str(error), secrets)[:1000], day, links or {})
+    kw = {} if sleep is None else {"sleep": sleep}
+    deliveries = [deliver(c, digest, attempts=settings.alert_attempts, backoff=settings.alert_backoff, **kw)
+                  for c in channels]
+    try:
+        from etl.warehouse import open_warehouse
+        warehouse = open_warehouse(settings.warehouse_url)
+        try:
+            with warehouse.begin() as conn:
+                for delivery in deliveries:
+                    _record(conn, "al-" + uuid.uuid4().hex[:16], run_id or where, "failure", delivery, delivery.channel,
+                            digest, 1, 0)
+        finally:
+            warehouse.dispose()
+    except Exception as exc:  # recording is best effort here; the message itself is what matters
+        log.warning("could not record the failure alert: %s", type(exc).__name__)
+    return {"deliveries": [d.__dict__ for d in deliveries], "headline": digest.headline}
