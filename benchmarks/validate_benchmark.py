@@ -78,6 +78,7 @@ def main() -> None:
     parser.add_argument("--years", type=int, default=10)
     parser.add_argument("--backends", default="duckdb,postgresql")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
+    parser.add_argument("--reuse", metavar="DIR", help="validate the warehouses a previous --keep run left in DIR")
     args = parser.parse_args()
 
     end = date(2016, 3, 14)
@@ -101,12 +102,13 @@ def main() -> None:
             env = dict(os.environ, DAILYSEG_HOME=str(work / f"home-{backend}"), DAILYSEG_WAREHOUSE=url,
                        GX_ANALYTICS_ENABLED="false")
             for label, extra in (("full history", []), ("nightly (1 day)", ["--from", str(end), "--to", str(end)])):
-                wall, peak, out = run_measured([DAILYSEG, "validate", *extra], env, ok_codes=(0, 1))
+                wall, peak, out = run_measured([DAILYSEG, "validate", "--timings", *extra], env, ok_codes=(0, 1))
                 first = out.splitlines()[0]
                 own = float(re.search(r"([\d.]+) s \(\+", first).group(1))
                 checked = re.search(r"([\d,]+) filings", first).group(1)
                 print(f"  {backend:<10} {label:<16} {checked:>9} filings  wall {wall:6.1f} s  "
                       f"run (after imports) {own:6.1f} s  peak {peak:5.0f} MB")
+                print("    " + next(line for line in out.splitlines() if line.startswith("Time by step")))
         finally:
             if database and not args.keep:
                 with psycopg.connect(PG_ADMIN, autocommit=True) as admin:

@@ -150,6 +150,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             raise UsageError("--alert needs DAILYSEG_SMTP_URL (with DAILYSEG_ALERT_TO) or DAILYSEG_SLACK_WEBHOOK_URL")
     summary = validate(settings, args.date_from, args.date_to)
     print_validation_summary(summary)
+    if args.timings:
+        print("Time by step: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in summary.phases.items()))
     if args.alert:
         from etl.alerts import notify_validation_run
         print_alert_report(notify_validation_run(settings, summary.run_id))
@@ -236,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "failed, 1 when something did, 2 when the checks could not run.")
     p.add_argument("--from", dest="date_from", type=_date, metavar="DATE", help="first End Date to check")
     p.add_argument("--to", dest="date_to", type=_date, metavar="DATE", help="last End Date to check")
+    p.add_argument("--timings", action="store_true", help="print the time each step took")
     p.add_argument("--alert", action="store_true",
                    help="send new findings by email (DAILYSEG_SMTP_URL, DAILYSEG_ALERT_FROM, DAILYSEG_ALERT_TO) and "
                         "Slack (DAILYSEG_SLACK_WEBHOOK_URL)")

@@ -15,6 +15,17 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config):
+    """Airflow reads its home at first import: give the whole session a private one, no examples."""
+    import tempfile
+    home = tempfile.mkdtemp(prefix="dailyseg-airflow-")
+    os.environ["AIRFLOW_HOME"] = home
+    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+    os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
+
 
 import etl  # noqa: E402
 

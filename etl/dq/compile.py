@@ -109,7 +109,7 @@ def frame_view_sql(catalog: Catalog | None = None, rules=None, checks=None) -> s
     rules = rules if rules is not None else load_rules()
     checks = checks if checks is not None else load_checks()
     codes = frame_codes(catalog)
-    pivot = ",\n           ".join(f"max(CASE WHEN v.code = '{c}' THEN v.value END) AS {code_column(c)}" for c in codes)
+    pivot = ",\n           ".join(f"max(v.value) FILTER (WHERE v.code = '{c}') AS {code_column(c)}" for c in codes)
     computed = [_residual_sql(rule) for rule in rules]
     for check in checks:
         if check.kind == "target":

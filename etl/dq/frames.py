@@ -38,30 +38,39 @@ def _range_params(start: date, end: date) -> dict:
     return {"start": start, "end": end}
 
 
-def statement_frame(warehouse: Warehouse, start: date, end: date) -> pd.DataFrame:
-    return warehouse.read_df(f"SELECT * FROM {FRAME_VIEW} WHERE end_date BETWEEN :start AND :end "
-                             "ORDER BY end_date, firm, statement, filing_id", _range_params(start, end))
+def validated_columns(specs: list[dict], keys: list[str]) -> list[str]:
+    """The frame columns a suite looks at (plus the keys): all GX needs to see."""
+    return list(dict.fromkeys([*keys, *(spec["kwargs"]["column"] for spec in specs)]))
 
 
-def materialize_statement_frame(warehouse: Warehouse, start: date, end: date) -> int:
+def _select(columns: list[str]) -> str:
+    return ", ".join(columns)
+
+
+def statement_frame(warehouse: Warehouse, start: date, end: date, columns: list[str]) -> pd.DataFrame:
+    return warehouse.read_df(f"SELECT {_select(columns)} FROM {FRAME_VIEW} WHERE end_date BETWEEN :start AND :end",
+                             _range_params(start, end))
+
+
+def materialize_statement_frame(warehouse: Warehouse, start: date, end: date, columns: list[str]) -> int:
     """PostgreSQL: the statement frame as a table GX can validate in the database; returns its rows."""
     import sqlalchemy as sa
     with warehouse.begin() as conn:
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {PG_FRAME_TABLE}")
-        conn.execute(sa.text(f"CREATE TABLE {PG_FRAME_TABLE} AS SELECT * FROM {FRAME_VIEW} "
+        conn.execute(sa.text(f"CREATE TABLE {PG_FRAME_TABLE} AS SELECT {_select(columns)} FROM {FRAME_VIEW} "
                              "WHERE end_date BETWEEN :start AND :end"), _range_params(start, end))
-        conn.exec_driver_sql(f"CREATE INDEX ON {PG_FRAME_TABLE} (filing_id, statement)")
+        conn.exec_driver_sql(f"ANALYZE {PG_FRAME_TABLE}")
         return conn.exec_driver_sql(f"SELECT count(*) FROM {PG_FRAME_TABLE}").scalar()
 
 
 def frame_rows(warehouse: Warehouse, keys: list[tuple[str, str]]) -> pd.DataFrame:
-    """Rows of the materialized frame for (filing_id, statement) keys (to explain failures)."""
+    """Every column of the check frame for the (filing_id, statement) keys that failed (to explain them)."""
     if not keys:
         return pd.DataFrame()
     ids = sorted({filing_id for filing_id, _ in keys})
     frames = []
     for start in range(0, len(ids), 1000):
-        frames.append(warehouse._read_in(f"SELECT * FROM {PG_FRAME_TABLE} WHERE filing_id IN :ids",
+        frames.append(warehouse.read_in(f"SELECT * FROM {FRAME_VIEW} WHERE filing_id IN :ids",
                                          ids[start:start + 1000]))
     return pd.concat(frames, ignore_index=True)
 
@@ -89,7 +98,8 @@ def anomaly_frame(warehouse: Warehouse, start: date, end: date) -> pd.DataFrame:
     wanted = {(c.statement, c.code) for c in checks}
     series = series[[(s, c) in wanted for s, c in zip(series.statement, series.code)]]
     current = series[series.end_date >= start].copy()
-    current["prev_end_date"] = [previous_business_day(d) for d in current.end_date]
+    previous_day = {d: previous_business_day(d) for d in current.end_date.unique()}
+    current["prev_end_date"] = current.end_date.map(previous_day)
     previous = series.rename(columns={"end_date": "prev_end_date", "value": "prev_excess",
                                       "filing_id": "prev_filing_id"})
     merged = current.merge(previous, on=["firm", "statement", "code", "prev_end_date"], how="inner")

@@ -12,6 +12,7 @@ import json
 import time
 import uuid
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -45,6 +46,15 @@ class ValidationSummary:
     setup_seconds: float = 0.0  # loading Great Expectations and its project
     results_path: str | None = None
     data_docs_path: str | None = None
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per step, for benchmarks and logs
+
+    @contextmanager
+    def phase(self, name: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - started
 
     @property
     def by_severity(self) -> Counter:
@@ -104,45 +114,56 @@ class Validator:
 
         # 1. statements: arithmetic, completeness, deficiency, target, sign
         statement_keys = ["filing_id", "statement"]
+        columns = frames.validated_columns(specs[SUITE_STATEMENTS], statement_keys)
         if self.warehouse.dialect == "postgresql":
-            summary.statements_checked = frames.materialize_statement_frame(self.warehouse, start, end)
+            with summary.phase("statement frame (SQL)"):
+                summary.statements_checked = frames.materialize_statement_frame(self.warehouse, start, end, columns)
             try:
-                outcome = runner.validate_table(SUITE_STATEMENTS, specs[SUITE_STATEMENTS], self.warehouse.url,
-                                                frames.PG_FRAME_TABLE, statement_keys, self.run_id)
-                keys = sorted({(h["filing_id"], h["statement"]) for _, hits in outcome.failed for h in hits})
-                rows = rows_by_key(frames.frame_rows(self.warehouse, keys), statement_keys)
+                with summary.phase("statement checks (GX, in the database)"):
+                    outcome = runner.validate_table(SUITE_STATEMENTS, specs[SUITE_STATEMENTS], self.warehouse.url,
+                                                    frames.PG_FRAME_TABLE, statement_keys, self.run_id)
                 summary.filings_checked = int(self.warehouse.scalar(
                     f"SELECT count(DISTINCT filing_id) FROM {frames.PG_FRAME_TABLE}"))
             finally:
                 frames.drop_materialized_frame(self.warehouse)
         else:
-            frame = frames.statement_frame(self.warehouse, start, end)
+            with summary.phase("statement frame (SQL)"):
+                frame = frames.statement_frame(self.warehouse, start, end, columns)
             summary.statements_checked = len(frame)
             summary.filings_checked = int(frame.filing_id.nunique()) if len(frame) else 0
-            outcome = runner.validate_frame(SUITE_STATEMENTS, specs[SUITE_STATEMENTS], frame, statement_keys,
-                                            self.run_id)
-            rows = rows_by_key(frame, statement_keys) if outcome.failed else {}
+            with summary.phase("statement checks (GX, pandas)"):
+                outcome = runner.validate_frame(SUITE_STATEMENTS, specs[SUITE_STATEMENTS], frame, statement_keys,
+                                                self.run_id)
+            del frame
         outcomes.append(outcome)
-        summary.findings += builder.statement_findings(outcome.failed, rows)
+        with summary.phase("explaining findings"):
+            keys = sorted({(h["filing_id"], h["statement"]) for _, hits in outcome.failed for h in hits})
+            rows = rows_by_key(frames.frame_rows(self.warehouse, keys), statement_keys)
+            summary.findings += builder.statement_findings(outcome.failed, rows)
 
         # 2. day-over-day anomalies and 3. freshness (small frames, validated in memory on every backend)
-        anomalies = frames.anomaly_frame(self.warehouse, start, end)
-        outcome = runner.validate_frame(SUITE_ANOMALIES, specs[SUITE_ANOMALIES], anomalies,
-                                        ["firm", "end_date", "statement"], self.run_id)
+        with summary.phase("anomaly frame"):
+            anomalies = frames.anomaly_frame(self.warehouse, start, end)
+        with summary.phase("anomaly checks (GX)"):
+            outcome = runner.validate_frame(SUITE_ANOMALIES, specs[SUITE_ANOMALIES], anomalies,
+                                            ["firm", "end_date", "statement"], self.run_id)
         outcomes.append(outcome)
         if outcome.failed:
             summary.findings += builder.anomaly_findings(
                 outcome.failed, rows_by_key(anomalies, ["firm", "end_date", "statement"]))
-        freshness = frames.freshness_frame(self.warehouse, start, end)
-        outcome = runner.validate_frame(SUITE_FRESHNESS, specs[SUITE_FRESHNESS], freshness, ["firm", "end_date"],
-                                        self.run_id)
+        with summary.phase("freshness frame"):
+            freshness = frames.freshness_frame(self.warehouse, start, end)
+        with summary.phase("freshness checks (GX)"):
+            outcome = runner.validate_frame(SUITE_FRESHNESS, specs[SUITE_FRESHNESS], freshness, ["firm", "end_date"],
+                                            self.run_id)
         outcomes.append(outcome)
         if outcome.failed:
             summary.findings += builder.freshness_findings(outcome.failed, rows_by_key(freshness, ["firm", "end_date"]))
 
         summary.findings = sort_findings(summary.findings)
         summary.expectations = sum(o.evaluated for o in outcomes)
-        summary.results_path = str(self._write_results_json(outcomes))
+        with summary.phase("results and Data Docs"):
+            summary.results_path = str(self._write_results_json(outcomes))
         summary.data_docs_path = str(runner.docs_index())
         summary.seconds = time.perf_counter() - started
         self._record_finish(summary, started_at)

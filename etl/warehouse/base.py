@@ -164,16 +164,16 @@ class Warehouse:
         sql = ("SELECT v.*, f.sha256 FROM seg_values v JOIN filings f ON f.filing_id = v.filing_id "
                "WHERE v.filing_id IN :ids")
         import pandas as pd
-        frames = [self._read_in(sql, chunk) for chunk in _chunks(filing_ids, 1000)]
+        frames = [self.read_in(sql, chunk) for chunk in _chunks(filing_ids, 1000)]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def filings_of(self, filing_ids: list[str]) -> pd.DataFrame:
         import pandas as pd
-        frames = [self._read_in("SELECT * FROM filings WHERE filing_id IN :ids", chunk)
+        frames = [self.read_in("SELECT * FROM filings WHERE filing_id IN :ids", chunk)
                   for chunk in _chunks(filing_ids, 1000)]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
-    def _read_in(self, sql: str, ids: list[str]) -> pd.DataFrame:
+    def read_in(self, sql: str, ids: list[str]) -> pd.DataFrame:
         import pandas as pd
         with self.connect() as conn:
             result = conn.execute(sa.text(sql).bindparams(sa.bindparam("ids", expanding=True)), {"ids": ids})
