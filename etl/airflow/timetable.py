@@ -37,6 +37,13 @@ def business_day_on_or_after(day: date) -> date:
     return day if is_business_day(day) else next_business_day(day)
 
 
+def _bound_day(moment) -> date:
+    """The calendar day a range bound names. Airflow reads ``--from-date 2016-02-16`` as UTC midnight,
+    which is still the 15th in New York; a run's logical date maps back to its day the same way
+    (``etl.airflow.tasks.business_day_of``), so midnight UTC and midnight New York both name that day."""
+    return pendulum.instance(moment).in_timezone("UTC").date()
+
+
 class BusinessDayTimetable(Timetable):
     """Runs for each US business day, once that day's filings are due."""
 
@@ -61,7 +68,7 @@ class BusinessDayTimetable(Timetable):
         elif restriction.earliest is None:
             return None  # no start date: nothing to schedule
         else:
-            earliest = business_day_on_or_after(pendulum.instance(restriction.earliest).in_timezone(NEW_YORK).date())
+            earliest = business_day_on_or_after(_bound_day(restriction.earliest))
             day = earliest
             if not restriction.catchup:  # only the newest day whose filings are already due
                 today = pendulum.now(NEW_YORK)
@@ -69,8 +76,8 @@ class BusinessDayTimetable(Timetable):
                 while _run_after(latest_due) > today:
                     latest_due = previous_business_day(latest_due)
                 day = max(earliest, latest_due)
-        if restriction.latest is not None and _start_of(day) > restriction.latest:
-            return None
+        if restriction.latest is not None and day > _bound_day(restriction.latest):
+            return None  # the bound's whole day is in range (--to-date 2016-03-14 includes the 14th)
         return self.info(day)
 
     def serialize(self) -> dict:
