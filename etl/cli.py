@@ -159,16 +159,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
-    from etl.dq.compile import artifact_paths, write_artifacts
+    from etl.analyst import wide_view
+    from etl.dq import compile as dq_compile
+    generated = {**dq_compile.artifact_paths(), **wide_view.artifact_paths()}
+    stale = [p for p, content in generated.items() if not p.exists() or p.read_text(encoding="utf-8") != content]
     if args.check:
-        stale = [str(p) for p, content in artifact_paths().items()
-                 if not p.exists() or p.read_text(encoding="utf-8") != content]
         if stale:
-            print("out of date (run: dailyseg rules compile): " + ", ".join(stale), file=sys.stderr)
+            print("out of date (run: dailyseg rules compile): " + ", ".join(map(str, stale)), file=sys.stderr)
             return EXIT_FAILED_CHECKS
-        print("the check-frame view and GX suites match the rule files")
+        print("the check-frame view, the wide statement view and the GX suites match the data files")
         return EXIT_OK
-    changed = write_artifacts()
+    changed = []
+    for path in stale:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(generated[path], encoding="utf-8")
+        changed.append(path)
     print("\n".join(f"wrote {p}" for p in changed) or "nothing to do: the generated files are up to date")
     return EXIT_OK
 
@@ -190,6 +195,45 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 # -- demo --------------------------------------------------------------------------------------------------
+# -- analyst layer ------------------------------------------------------------------------------------------
+def cmd_report(args: argparse.Namespace) -> int:
+    from etl.analyst.report import build_report
+    from etl.console import ProgressBar
+    settings = _settings(args)
+    bar = None if args.quiet else ProgressBar("report", unit="charts")
+    summary = build_report(settings, firm=args.firm, date_from=args.date_from, date_to=args.date_to,
+                           out=Path(args.out) if args.out else None, progress=bar, wait=args.wait)
+    if bar:
+        bar.close()
+    print(f"Report: {summary.firms} firms, {summary.charts} charts, {summary.first_day} to {summary.last_day}, "
+          f"in {summary.seconds:.1f} s")
+    print(f"  open {summary.index}")
+    print(f"  charts (PNG) in {summary.index.parent / 'charts'}")
+    return EXIT_OK
+
+
+def cmd_trends(args: argparse.Namespace) -> int:
+    from etl.analyst.trends import excess_history, resolve_firms, trend_table
+    from etl.warehouse import exclusive_writer, open_warehouse
+    settings = _settings(args)
+    with exclusive_writer(settings.warehouse_url, wait=args.wait):
+        warehouse = open_warehouse(settings.warehouse_url)
+        try:
+            firms = resolve_firms(warehouse, args.firm)
+            if len(firms) > 1:
+                raise UsageError(f"{args.firm!r} matches {len(firms)} firms: " + "; ".join(firms[:10]) +
+                                 (" ..." if len(firms) > 10 else "") + ". Give more of the name.")
+            history = excess_history(warehouse, firms, args.date_from, args.date_to)
+        finally:
+            warehouse.dispose()
+    if args.statement:
+        history = history[history["statement"] == args.statement]
+    print(f"{firms[0]}: excess by account class, last {args.last} filing days"
+          + (f" ({args.statement})" if args.statement else ""))
+    print(trend_table(history, last=args.last))
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from etl import demo
     return demo.run(home=args.home, firms=args.firms, days=args.days)
@@ -245,12 +289,40 @@ def build_parser() -> argparse.ArgumentParser:
     _add_location_flags(p)
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("rules", help="regenerate the check-frame SQL and GX suites from the rule files",
+    p = sub.add_parser("rules", help="regenerate the check-frame and wide-statement SQL and the GX suites from the data files",
                        description="Compile expectations/rules.csv, checks.csv and line_items.csv into "
                                    "sql/views/010_dq_check_frame.sql and expectations/gx/*.json.")
     p.add_argument("action", choices=("compile",), help="compile: write the generated files")
     p.add_argument("--check", action="store_true", help="only report whether the generated files are current")
     p.set_defaults(func=cmd_rules)
+
+    p = sub.add_parser("report", help="write the HTML report and PNG charts of excess history",
+                       description="Write a static HTML report (opens offline) with, per firm and account class, "
+                                   "excess and excess %% over time with the management target and deficiency days "
+                                   "marked, plus industry totals and concentration, and a PNG per chart.")
+    p.add_argument("--firm", metavar="NAME", help="only firms whose name contains NAME (case-insensitive)")
+    p.add_argument("--from", dest="date_from", type=_date, metavar="DATE", help="first End Date")
+    p.add_argument("--to", dest="date_to", type=_date, metavar="DATE", help="last End Date")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: $DAILYSEG_HOME/report)")
+    p.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
+                   help="how long to wait for a run holding the embedded warehouse (default 60)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_location_flags(p)
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("trends", help="print a firm's excess history as a table",
+                       description="Print one firm's excess, excess %%, target and 20-day figures for its last "
+                                   "filing days, a row per day and account class, deficiencies and days below "
+                                   "target flagged.")
+    p.add_argument("--firm", metavar="NAME", required=True, help="firm name or a unique part of it")
+    p.add_argument("--statement", choices=("segregation", "secured", "swaps"), help="one account class only")
+    p.add_argument("--last", type=int, default=20, metavar="N", help="filing days to show (default 20)")
+    p.add_argument("--from", dest="date_from", type=_date, metavar="DATE", help="first End Date")
+    p.add_argument("--to", dest="date_to", type=_date, metavar="DATE", help="last End Date")
+    p.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
+                   help="how long to wait for a run holding the embedded warehouse (default 60)")
+    _add_location_flags(p)
+    p.set_defaults(func=cmd_trends)
 
     p = sub.add_parser("demo", help="generate filings, ingest them with the real sample, show the latest excess",
                        description="The main job end to end on the embedded default: generate a few weeks of "
@@ -274,7 +346,10 @@ def main(argv: list[str] | None = None) -> int:
     from etl.ingest import IngestError
     from etl.locks import LockBusy
     from etl.warehouse import WarehouseError
-    except_types = (UsageError, IngestError, ValidationError, WarehouseError, LockBusy, AlertConfigError)
+    from etl.analyst.report import ReportError
+    from etl.analyst.trends import UnknownFirm
+    except_types = (UsageError, IngestError, ValidationError, WarehouseError, LockBusy, AlertConfigError, ReportError,
+                    UnknownFirm)
     try:
         return args.func(args)
     except except_types as exc:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from etl.warehouse import schema
+from etl.warehouse.seeds import load_seeds
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,6 +82,7 @@ class Warehouse:
             if current != version:
                 for statement in schema.table_statements(self.dialect):
                     conn.exec_driver_sql(statement)
+                load_seeds(conn)
                 drops, creates = schema.view_statements(self.dialect)
                 for statement in drops + creates:
                     conn.exec_driver_sql(statement)

@@ -3,7 +3,7 @@
 Files run in name order. A file whose header says ``-- dialect: postgresql`` (or ``duckdb``) runs only
 there. Statements are split on a ``;`` at the end of a line outside ``$$`` blocks. Views are dropped and
 recreated, so a changed definition always lands; the whole set is applied once per content version
-(recorded in ``dailyseg_meta``), so opening a warehouse that is up to date costs one query.
+and the reference data files (recorded in ``dailyseg_meta``), so opening a warehouse that is up to date costs one query.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ def sql_files(folder: str, dialect: str) -> list[Path]:
 
 
 def schema_version(dialect: str) -> str:
-    digest = hashlib.sha256()
+    from etl.warehouse.seeds import seed_bytes
+    digest = hashlib.sha256(seed_bytes())
     for folder in ("warehouse", "views"):
         for path in sql_files(folder, dialect):
             digest.update(path.name.encode())

@@ -1,0 +1,56 @@
+"""Reference tables loaded from the reviewed data files: the line-item catalog and firm-name aliases.
+
+The analyst views join to them (``form_lines`` says where each fund line's money sits, ``firm_aliases``
+folds the names one firm filed under into one). They are reloaded whenever a file's content changes:
+their bytes are part of the schema version (``etl.warehouse.schema``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import sqlalchemy as sa
+
+from etl.form_data import form_dir
+
+SEEDS = {
+    "form_lines": ("line_items.csv",
+                   ("statement", "line", "code", "label", "sign", "location", "required_from", "required_to")),
+    "firm_aliases": ("firm_aliases.csv", ("alias", "firm")),
+}
+
+
+def seed_bytes() -> bytes:
+    return b"".join((form_dir() / filename).read_bytes() for filename, _ in SEEDS.values())
+
+
+def _cell(column: str, text: str):
+    text = text.strip()
+    if not text:
+        return None
+    if column.startswith("required_"):
+        return date.fromisoformat(text)
+    return text
+
+
+def seed_rows(table: str) -> list[dict]:
+    filename, columns = SEEDS[table]
+    reader = csv.DictReader(io.StringIO((form_dir() / filename).read_text(encoding="utf-8")))
+    rows = [{c: _cell(c, row.get(c) or "") for c in columns} for row in reader]
+    if table == "form_lines":  # the cover page's uncoded fields are not values anyone joins to
+        rows = [r for r in rows if r["code"]]
+        for r in rows:
+            r["line"] = r["line"] or ""
+    return rows
+
+
+def load_seeds(conn: sa.Connection) -> None:
+    """Replace every reference table's rows with the data files' (inside the caller's transaction)."""
+    for table, (_, columns) in SEEDS.items():
+        conn.exec_driver_sql(f"DELETE FROM {table}")
+        rows = seed_rows(table)
+        if rows:
+            placeholders = ", ".join(f":{c}" for c in columns)
+            conn.execute(sa.text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"), rows)
