@@ -7,8 +7,8 @@ business day, once the day's filings are due (noon ET):
 1. **ingest**: loads every new file in the landing zone (`DAILYSEG_LANDING`, a folder or an fsspec URL)
    into the warehouse and the Parquet lake; bad files go to the quarantine with their reason.
    Re-running changes nothing (files are recognised by content).
-2. **publish**: marks the warehouse tables as updated (Airflow Assets), which triggers the analyst-layer
-   refresh; it runs as soon as the load succeeded, even when checks later fail.
+2. **publish**: marks the warehouse tables as updated (Airflow Assets), which triggers `daily_seg_report`
+   (the analyst report); it runs as soon as the load succeeded, even when checks later fail.
 3. **validate**: runs every data-quality check (Great Expectations) on the filings whose End Date is D.
    Fails, without retrying, when a deficiency or an error is found.
 4. **alert**: sends new findings by email and Slack (connections `dailyseg_smtp`, `dailyseg_slack`),
@@ -24,13 +24,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, ExceptionRetryPolicy, RetryAction, RetryRule, dag, get_current_context, task
+from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule, dag, get_current_context, task
 
 from etl.airflow import tasks
+from etl.airflow.assets import FILINGS, SEG_VALUES
 from etl.airflow.timetable import BusinessDayTimetable
-
-SEG_VALUES = Asset(name="dailyseg_seg_values", uri="dailyseg://warehouse/seg_values", group="dailyseg")
-FILINGS = Asset(name="dailyseg_filings", uri="dailyseg://warehouse/filings", group="dailyseg")
 
 # Transient failures (a warehouse briefly unreachable) are retried with backoff; wrong data is not.
 RETRY_POLICY = ExceptionRetryPolicy(rules=[

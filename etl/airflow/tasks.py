@@ -73,9 +73,14 @@ def run_validate(context: dict[str, Any]) -> dict:
 
 
 def run_publish(context: dict[str, Any]) -> dict:
+    """Runs beside ``validate`` (and, in a backfill, beside other runs' tasks): an embedded warehouse
+    admits one process at a time, so it queues on the writer lock like every other step."""
     from etl.airflow.config import airflow_settings
     from etl.pipeline import publish_day
-    return publish_day(airflow_settings(), business_day_of(context))
+    from etl.warehouse import exclusive_writer
+    settings = airflow_settings()
+    with exclusive_writer(settings.warehouse_url, wait=600):
+        return publish_day(settings, business_day_of(context))
 
 
 def run_alert(context: dict[str, Any]) -> dict:
@@ -105,3 +110,14 @@ def on_failure(context: dict[str, Any]) -> None:
                        run_id=str(getattr(ti, "run_id", "")))
     except Exception:  # a callback must never raise
         log.exception("could not send the failure alert")
+
+
+def run_report(context: dict[str, Any]) -> dict:
+    """Rebuild the analyst report (``$DAILYSEG_HOME/report``) from the published warehouse."""
+    from etl.airflow.config import airflow_settings
+    from etl.analyst.report import build_report
+    summary = build_report(airflow_settings())
+    log.info("report: %d firms, %d charts, %s to %s, %.1f s: %s", summary.firms, summary.charts,
+             summary.first_day, summary.last_day, summary.seconds, summary.index)
+    return {"index": str(summary.index), "firms": summary.firms, "charts": summary.charts,
+            "first_day": str(summary.first_day), "last_day": str(summary.last_day)}
