@@ -141,6 +141,8 @@ def render_text(digest: Digest) -> str:
 
 # -- HTML ---------------------------------------------------------------------------------------------------
 _COLORS = {"critical": "#b00020", "error": "#d35400", "warning": "#8a6d00", "info": "#444444"}
+_FIGURES = ("reported", "expected", "difference")
+_NOWRAP = "white-space: nowrap;"  # dates, rule ids and amounts must not break at their hyphens
 
 
 def render_html(digest: Digest) -> str:
@@ -152,20 +154,20 @@ def render_html(digest: Digest) -> str:
     for kind, items in digest.groups():
         out.append(f'<h2 style="font-size: 16px; margin-top: 18px;">{e(_count(kind, len(items)))}</h2>')
         out.append('<table style="border-collapse: collapse;" cellpadding="4">')
-        out.append("<thead><tr>" + "".join(f'<th style="text-align: left; border-bottom: 1px solid #999;">{h}</th>'
-                                           for h in ("severity", "firm", "end date", "statement", "rule",
-                                                     "reported", "expected", "difference")) + "</tr></thead>")
+        out.append("<thead><tr>" + "".join(
+            f'<th style="text-align: {"right" if h in _FIGURES else "left"}; border-bottom: 1px solid #999; '
+            f'white-space: nowrap;">{h}</th>'
+            for h in ("severity", "firm", "end date", "statement", "rule", *_FIGURES)) + "</tr></thead>")
         out.append("<tbody>")
         for item in items:
             color = _COLORS.get(item.severity, "#222")
             out.append("<tr>"
                        f'<td style="color: {color}; font-weight: bold;">{e(item.severity)}</td>'
-                       f"<td>{e(item.firm)}</td><td>{e(str(item.end_date or ''))}</td>"
-                       f"<td>{e(item.statement or '')}</td><td>{e(item.rule_id)}</td>"
-                       f'<td style="text-align: right;">{e(_money(item.reported))}</td>'
-                       f'<td style="text-align: right;">{e(_money(item.expected))}</td>'
-                       f'<td style="text-align: right;">{e(_money(item.difference))}</td>'
-                       "</tr>")
+                       f'<td>{e(item.firm)}</td><td style="{_NOWRAP}">{e(str(item.end_date or ""))}</td>'
+                       f'<td>{e(item.statement or "")}</td><td style="{_NOWRAP}">{e(item.rule_id)}</td>'
+                       + "".join(f'<td style="text-align: right; {_NOWRAP}">{e(_money(v))}</td>'
+                                 for v in (item.reported, item.expected, item.difference))
+                       + "</tr>")
             source = f"<br><small>source: {e(item.source)}</small>" if item.source else ""
             out.append(f'<tr><td></td><td colspan="7" style="border-bottom: 1px solid #ddd;">{e(item.message)}'
                        f"{source}</td></tr>")
