@@ -20,6 +20,9 @@ from etl.form_data import form_dir
 STATEMENTS = ("segregation", "secured", "swaps")
 ALL_STATEMENTS = ("cover", *STATEMENTS)
 SIGNS = ("positive", "negative", "either")
+#: The headline figures of a statement, which lines carry them (column ``figure``). ``funds_summary`` is
+#: the 2013-era secured statement's total (7370), used where the full statement's 7770 is absent.
+FIGURES = ("requirement", "funds", "funds_summary", "excess", "target", "excess_over_target")
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class LineItem:
     required_from: date | None
     required_to: date | None
     same_line_as: str | None
+    figure: str | None = None
 
     def applies_on(self, day: date) -> bool:
         if self.required_from and day < self.required_from:
@@ -72,6 +76,8 @@ class Catalog:
         self.statement_of: dict[str, str] = {code: rows[0].statement for code, rows in self._by_code.items()}
         self._multi = tuple(row for rows in self._by_code.values() if len(rows) > 1 for row in rows)
         self._lines: dict[tuple, dict[str, tuple[str, str]]] = {}
+        #: code -> headline figure it carries (requirement, funds, excess...), for the codes that carry one
+        self.figure_of: dict[str, str] = {i.code: i.figure for i in self.items if i.code and i.figure}
 
     @property
     def codes(self) -> frozenset[str]:
@@ -123,6 +129,9 @@ def read_catalog(path: Path) -> Catalog:
             code = row["code"].strip() or None
             if code is not None and not (len(code) == 4 and code.isdigit()):
                 raise CatalogError(f"{where}: code {code!r} is not four digits")
+            figure = (row.get("figure") or "").strip() or None
+            if figure is not None and (figure not in FIGURES or code is None):
+                raise CatalogError(f"{where}: figure must be one of {FIGURES} on a coded line, not {figure!r}")
             sign = row["sign"].strip() or None
             if code and sign not in SIGNS:
                 raise CatalogError(f"{where}: sign must be one of {SIGNS}, not {sign!r}")
@@ -136,6 +145,7 @@ def read_catalog(path: Path) -> Catalog:
                 required_from=_opt_date(row["required_from"], where),
                 required_to=_opt_date(row["required_to"], where),
                 same_line_as=row["same_line_as"].strip() or None,
+                figure=figure,
             ))
     return Catalog(items)
 

@@ -24,12 +24,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl import lake, raw_archive
+from etl.catalog import load_catalog
 from etl.locks import LockBusy
 from etl.parser import ParsedFiling
 from etl.prepare import Prepared, Preparer
 from etl.settings import Settings
 from etl.warehouse import DATABASE_ERRORS, LoadBatch, Warehouse, WarehouseError, exclusive_writer, open_warehouse
-from etl.warehouse.base import FILINGS_COLUMNS, REJECTED_COLUMNS, STATEMENTS_COLUMNS, VALUES_COLUMNS
+from etl.warehouse.base import FIGURE_COLUMNS, FILINGS_COLUMNS, REJECTED_COLUMNS, STATEMENTS_COLUMNS, VALUES_COLUMNS
 
 Progress = Callable[[int, int], None]
 
@@ -43,6 +44,7 @@ _FILINGS_SCHEMA = pa.schema([
 _STATEMENTS_SCHEMA = pa.schema([
     ("filing_id", pa.string()), ("firm", pa.string()), ("end_date", pa.date32()), ("submit_date", pa.date32()),
     ("status", pa.string()), ("statement", pa.string()), ("n_values", pa.int32()),
+    *((name, pa.int64()) for name in FIGURE_COLUMNS),
 ])
 _VALUES_SCHEMA = pa.schema([
     ("filing_id", pa.string()), ("firm", pa.string()), ("end_date", pa.date32()), ("submit_date", pa.date32()),
@@ -133,6 +135,22 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[Path, 
     return files, refused
 
 
+def statement_figures(values) -> dict[str, dict[str, int | None]]:
+    """Per statement, the headline figures its lines carry (the catalog's ``figure`` column): the
+    requirement, funds (the full statement's, else the 2013-era summary's), excess, target and excess
+    over target as filed."""
+    figure_of = load_catalog().figure_of
+    out: dict[str, dict[str, int | None]] = {}
+    for value in values:
+        figure = figure_of.get(value.code)
+        if figure is not None:
+            out.setdefault(value.statement, {})[figure] = value.value
+    for figures in out.values():
+        if figures.get("funds") is None and "funds_summary" in figures:
+            figures["funds"] = figures["funds_summary"]
+    return out
+
+
 class _BatchBuilder:
     """Columns of one batch's tables, filled filing by filing (plain lists; Arrow at the end)."""
 
@@ -158,11 +176,15 @@ class _BatchBuilder:
         }
         for key, value in row.items():
             self.filings[key].append(value)
+        figures = statement_figures(parsed.values)
         for statement in parsed.statements:
             for key, value in (("filing_id", filing_id), ("firm", h.firm), ("end_date", h.end_date),
                                ("submit_date", h.submit_date), ("status", h.status), ("statement", statement),
                                ("n_values", per_statement.get(statement, 0))):
                 self.statements[key].append(value)
+            mine = figures.get(statement, {})
+            for name in FIGURE_COLUMNS:
+                self.statements[name].append(mine.get(name))
         n = len(parsed.values)
         if n:
             v = self.values

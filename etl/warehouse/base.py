@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from etl.warehouse import schema
-from etl.warehouse.seeds import load_seeds
+from etl.warehouse.seeds import load_seeds, refresh_statement_figures
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,7 +25,10 @@ if TYPE_CHECKING:
 FILINGS_COLUMNS = ("filing_id", "firm", "end_date", "submit_date", "status", "form", "source_path", "sha256",
                    "loaded_at", "raw_path", "size_bytes", "statements", "n_values", "unknown_codes", "notes",
                    "run_id")
-STATEMENTS_COLUMNS = ("filing_id", "firm", "end_date", "submit_date", "status", "statement", "n_values")
+#: The headline figures each statement row carries (filled from the values at load; see etl.catalog.FIGURES).
+FIGURE_COLUMNS = ("requirement", "funds", "excess", "target", "excess_over_target")
+STATEMENTS_COLUMNS = ("filing_id", "firm", "end_date", "submit_date", "status", "statement", "n_values",
+                      *FIGURE_COLUMNS)
 VALUES_COLUMNS = ("filing_id", "firm", "end_date", "submit_date", "status", "statement", "line", "label", "code",
                   "value")
 REJECTED_COLUMNS = ("source_path", "sha256", "reason", "line_no", "rejected_at", "reason_code", "quarantine_path",
@@ -83,6 +86,7 @@ class Warehouse:
                 for statement in schema.table_statements(self.dialect):
                     conn.exec_driver_sql(statement)
                 load_seeds(conn)
+                refresh_statement_figures(conn)
                 drops, creates = schema.view_statements(self.dialect)
                 for statement in drops + creates:
                     conn.exec_driver_sql(statement)

@@ -17,7 +17,8 @@ from etl.form_data import form_dir
 
 SEEDS = {
     "form_lines": ("line_items.csv",
-                   ("statement", "line", "code", "label", "sign", "location", "required_from", "required_to")),
+                   ("statement", "line", "code", "label", "sign", "location", "required_from", "required_to",
+                    "figure")),
     "firm_aliases": ("firm_aliases.csv", ("alias", "firm")),
 }
 
@@ -54,3 +55,26 @@ def load_seeds(conn: sa.Connection) -> None:
         if rows:
             placeholders = ", ".join(f":{c}" for c in columns)
             conn.execute(sa.text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"), rows)
+
+
+def refresh_statement_figures(conn: sa.Connection) -> None:
+    """Recompute every statement row's headline figures from its values and the catalog's ``figure``
+    column (after a schema or catalog change; the loader fills them for new filings)."""
+    conn.exec_driver_sql("""
+        UPDATE filing_statements
+        SET requirement = f.requirement, funds = f.funds, excess = f.excess, target = f.target,
+            excess_over_target = f.excess_over_target
+        FROM (
+            SELECT v.filing_id, v.statement,
+                   max(v.value) FILTER (WHERE l.figure = 'requirement') AS requirement,
+                   coalesce(max(v.value) FILTER (WHERE l.figure = 'funds'),
+                            max(v.value) FILTER (WHERE l.figure = 'funds_summary')) AS funds,
+                   max(v.value) FILTER (WHERE l.figure = 'excess') AS excess,
+                   max(v.value) FILTER (WHERE l.figure = 'target') AS target,
+                   max(v.value) FILTER (WHERE l.figure = 'excess_over_target') AS excess_over_target
+            FROM seg_values v
+            JOIN (SELECT DISTINCT statement, code, figure FROM form_lines WHERE figure IS NOT NULL) l
+              ON l.statement = v.statement AND l.code = v.code
+            GROUP BY v.filing_id, v.statement
+        ) f
+        WHERE filing_statements.filing_id = f.filing_id AND filing_statements.statement = f.statement""")

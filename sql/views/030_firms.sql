@@ -37,9 +37,11 @@ GROUP BY firm;
 -- latest_statements (AMENDED first, then the later submit date, more values, larger filing_id), over
 -- every name the firm filed under, so when one firm filed a day under two names the newer one wins.
 CREATE VIEW firm_statements AS
-SELECT filing_id, firm, firm_as_filed, end_date, submit_date, status, statement
+SELECT filing_id, firm, firm_as_filed, end_date, submit_date, status, statement,
+       requirement, funds, excess, target, excess_over_target
 FROM (
     SELECT fs.filing_id, n.firm, fs.firm AS firm_as_filed, fs.end_date, fs.submit_date, fs.status, fs.statement,
+           fs.requirement, fs.funds, fs.excess, fs.target, fs.excess_over_target,
            row_number() OVER (
                PARTITION BY n.firm, fs.end_date, fs.statement
                ORDER BY CASE WHEN fs.status = 'AMENDED' THEN 1 ELSE 0 END DESC,

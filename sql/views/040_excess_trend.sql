@@ -4,29 +4,17 @@
 --   excess_over_target as filed (7198 | 7785 | 8770), or excess - target where it was not filed
 -- deficiency: excess below zero; below_target: excess not negative but under the management target
 -- (NULL where no target was filed, as before 2015).
+-- The figures are the statement rows' own (filing_statements, filled from the lines the catalog's
+-- figure column names).
 -- excess_pct is 100 * excess / requirement (NULL when the requirement is 0). excess_change is the
 -- change from the firm's previous filing day (previous_end_date); the rolling figures cover the
 -- firm's last 20 filing days (business days on which it filed), this one included.
 
 CREATE VIEW excess_trend AS
-WITH figures AS (
-    -- the few lines the trend needs, per filed statement, gathered before the join
-    SELECT v.filing_id, v.statement,
-           max(v.value) FILTER (WHERE v.code IN ('7060', '7360', '8590')) AS requirement,
-           coalesce(max(v.value) FILTER (WHERE v.code IN ('7180', '7770', '8720')),
-                    max(v.value) FILTER (WHERE v.code = '7370')) AS funds,
-           max(v.value) FILTER (WHERE v.code IN ('7190', '7380', '8730')) AS excess,
-           max(v.value) FILTER (WHERE v.code IN ('7194', '7780', '8760')) AS target,
-           max(v.value) FILTER (WHERE v.code IN ('7198', '7785', '8770')) AS filed_over_target
-    FROM seg_values v
-    WHERE v.code IN ('7060', '7360', '8590', '7180', '7770', '7370', '8720', '7190', '7380', '8730',
-                     '7194', '7780', '8760', '7198', '7785', '8770')
-    GROUP BY v.filing_id, v.statement
-), latest AS (
-    SELECT s.firm, s.end_date, s.statement, s.filing_id, f.requirement, f.funds, f.excess, f.target,
-           f.filed_over_target
-    FROM firm_statements s
-    JOIN figures f ON f.filing_id = s.filing_id AND f.statement = s.statement
+WITH latest AS (
+    SELECT firm, end_date, statement, filing_id, requirement, funds, excess, target,
+           excess_over_target AS filed_over_target
+    FROM firm_statements
 )
 SELECT firm, end_date, statement, filing_id, requirement, funds, excess,
        CASE WHEN requirement <> 0 THEN CAST(100.0 * excess / requirement AS FLOAT8) END AS excess_pct,
