@@ -234,6 +234,19 @@ def cmd_trends(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_sql(args: argparse.Namespace) -> int:
+    from etl.analyst.query import run_query
+    settings = _settings(args)
+    text = args.query
+    if text.endswith(".sql") or Path(text).is_file():
+        path = Path(text)
+        if not path.is_file():
+            raise UsageError(f"no such query file: {path}")
+        text = path.read_text(encoding="utf-8")
+    print(run_query(settings, text, fmt=args.format, limit=args.limit, wait=args.wait))
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from etl import demo
     return demo.run(home=args.home, firms=args.firms, days=args.days)
@@ -324,6 +337,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_location_flags(p)
     p.set_defaults(func=cmd_trends)
 
+    p = sub.add_parser("sql", help="run a query (text or a .sql file) on the warehouse and print the rows",
+                       description="Run one SELECT on the warehouse, e.g. a starter query from sql/queries/, and "
+                                   "print the rows as a table (or CSV). The warehouse is opened the same way as "
+                                   "by every other command, so no database client is needed.")
+    p.add_argument("query", metavar="QUERY", help="SQL text, or the path of a .sql file")
+    p.add_argument("--format", choices=("table", "csv"), default="table", help="output format (default table)")
+    p.add_argument("--limit", type=int, default=200, metavar="N",
+                   help="print at most N rows in a table (default 200; CSV prints all)")
+    p.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
+                   help="how long to wait for a run holding the embedded warehouse (default 60)")
+    _add_location_flags(p)
+    p.set_defaults(func=cmd_sql)
+
     p = sub.add_parser("demo", help="generate filings, ingest them with the real sample, show the latest excess",
                        description="The main job end to end on the embedded default: generate a few weeks of "
                                    "filings for about 20 firms plus the real sample filing, ingest them, "
@@ -347,9 +373,10 @@ def main(argv: list[str] | None = None) -> int:
     from etl.locks import LockBusy
     from etl.warehouse import WarehouseError
     from etl.analyst.report import ReportError
+    from etl.analyst.query import QueryError
     from etl.analyst.trends import UnknownFirm
     except_types = (UsageError, IngestError, ValidationError, WarehouseError, LockBusy, AlertConfigError, ReportError,
-                    UnknownFirm)
+                    UnknownFirm, QueryError)
     try:
         return args.func(args)
     except except_types as exc:

@@ -45,11 +45,14 @@ _PERCENT = FuncFormatter(lambda v, _pos=None: f"{v:.1f}%")
 _figures: dict[str, tuple] = {}
 
 
-def _figure(kind: str, rows: int, height: float, ratios=None):
-    """This process's figure for a kind of chart, its axes cleared."""
+def _figure(kind: str, rows: int, height: float, ratios=None, right: float = 0.98):
+    """This process's figure for a kind of chart, its axes cleared. Margins are fixed (a layout engine
+    would cost more than drawing the chart): room for dollar labels on the left, titles on top."""
     if kind not in _figures:
         fig, axes = plt.subplots(rows, 1, figsize=(9, height), dpi=DPI, sharex=True, squeeze=False,
                                  gridspec_kw={"height_ratios": ratios} if ratios else None)
+        fig.subplots_adjust(left=0.105, right=right, top=1 - 0.32 / height, bottom=0.45 / height,
+                            hspace=0.42 if rows > 2 else 0.16)
         _figures[kind] = (fig, [ax for row in axes for ax in row])
     fig, axes = _figures[kind]
     for ax in axes:
@@ -60,6 +63,11 @@ def _figure(kind: str, rows: int, height: float, ratios=None):
     return fig, axes
 
 
+def _title(ax, text: str, size: float = 10.5) -> None:
+    """A title in axes coordinates (``set_title`` re-measures every tick label to place itself)."""
+    ax.text(0, 1.03, text, transform=ax.transAxes, fontsize=size, ha="left", va="bottom")
+
+
 def _finish(fig, axes, path: Path) -> Path:
     locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
     axes[-1].xaxis.set_major_locator(locator)
@@ -67,9 +75,9 @@ def _finish(fig, axes, path: Path) -> Path:
     for ax in axes:
         ax.grid(True, color="#e6e6e6", linewidth=0.6)
         ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", dpi=DPI)
+    # light compression: most of a PNG's time is zlib at the default level, for a few percent of size
+    fig.savefig(path, format="png", dpi=DPI, pil_kwargs={"compress_level": 2})
     return path
 
 
@@ -113,12 +121,12 @@ def excess_chart(history: pd.DataFrame, firm: str, statement: str, path: Path) -
     if deficient.any():
         top.scatter(days[deficient], excess[deficient], s=22, color=RED, zorder=4,
                     label=f"deficiency ({deficient.sum()})")
-        for day in days[deficient]:
-            top.axvline(day, color=RED, alpha=0.15, linewidth=2)
+        top.vlines(days[deficient], 0, 1, transform=top.get_xaxis_transform(), color=RED, alpha=0.15,
+                   linewidth=2)
     top.yaxis.set_major_formatter(_DOLLARS)
     top.set_ylabel("excess")
-    top.set_title(f"{firm}: {STATEMENT_TITLES.get(statement, statement)}", fontsize=11, loc="left")
-    top.legend(loc="upper left", fontsize=7, frameon=False, ncol=5)
+    _title(top, f"{firm}: {STATEMENT_TITLES.get(statement, statement)}", size=11)
+    top.legend(loc="upper left", fontsize=7, ncol=5, framealpha=0.85, edgecolor="none")
 
     with np.errstate(divide="ignore", invalid="ignore"):
         target_pct = np.where(requirement != 0, 100 * target / requirement, np.nan)
@@ -129,7 +137,7 @@ def excess_chart(history: pd.DataFrame, firm: str, statement: str, path: Path) -
                     label="target % of requirement")
     bottom.yaxis.set_major_formatter(_PERCENT)
     bottom.set_ylabel("% of requirement")
-    bottom.legend(loc="upper left", fontsize=7, frameon=False, ncol=2)
+    bottom.legend(loc="upper left", fontsize=7, ncol=2, framealpha=0.85, edgecolor="none")
     return _finish(fig, [top, bottom], path)
 
 
@@ -144,13 +152,13 @@ def industry_totals_chart(industry: pd.DataFrame, path: Path) -> Path:
         ax.fill_between(days, _values(part["total_requirement"]), _values(part["total_funds"]), color=GREEN,
                         alpha=0.12, label="excess")
         ax.yaxis.set_major_formatter(_DOLLARS)
-        ax.set_title(f"All firms: {STATEMENT_TITLES[statement]}", fontsize=10, loc="left")
+        _title(ax, f"All firms: {STATEMENT_TITLES[statement]}")
         ax.legend(loc="upper left", fontsize=7, frameon=False, ncol=3)
     return _finish(fig, axes, path)
 
 
 def concentration_chart(industry: pd.DataFrame, path: Path) -> Path:
-    fig, (ax,) = _figure("concentration", 1, 3.4)
+    fig, (ax,) = _figure("concentration", 1, 3.4, right=0.9)
     twin = ax.twinx()
     ax._dailyseg_twins = [twin]
     for statement, style in (("segregation", "-"), ("secured", "--"), ("swaps", ":")):
@@ -164,7 +172,7 @@ def concentration_chart(industry: pd.DataFrame, path: Path) -> Path:
     twin.set_ylabel("five largest firms' share")
     twin.yaxis.set_major_formatter(_PERCENT)
     twin.spines[["top"]].set_visible(False)
-    ax.set_title("Concentration of customer funds (share of the requirement)", fontsize=10, loc="left")
+    _title(ax, "Concentration of customer funds (share of the requirement)")
     lines = ax.get_legend_handles_labels()
     more = twin.get_legend_handles_labels()
     ax.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left", fontsize=7, frameon=False, ncol=3)

@@ -63,22 +63,31 @@ def _draw(jobs: list[tuple[str, str, str]]) -> int:
 
 
 def _draw_all(history: pd.DataFrame, jobs: list[tuple[str, str, str]], workers: int, progress: Progress | None) -> None:
+    """Draw every chart, in forked worker processes when there are enough to share; if a worker dies,
+    what is left is drawn here rather than waited for."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
     global _HISTORY
     _HISTORY = history
     chunks = [jobs[i:i + 10] for i in range(0, len(jobs), 10)]
+    pending = list(range(len(chunks)))
     done = 0
     try:
-        if workers <= 1 or len(chunks) <= 1 or multiprocessing.current_process().daemon:
-            for chunk in chunks:
-                done += _draw(chunk)
-                if progress:
-                    progress(done, len(jobs))
-            return
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for count in pool.imap_unordered(_draw, chunks):
-                done += count
-                if progress:
-                    progress(done, len(jobs))
+        if workers > 1 and len(chunks) > 1 and not multiprocessing.current_process().daemon:
+            try:
+                with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                    futures = {pool.submit(_draw, chunks[i]): i for i in pending}
+                    for future in as_completed(futures):
+                        done += future.result()
+                        pending.remove(futures[future])
+                        if progress:
+                            progress(done, len(jobs))
+            except BrokenProcessPool:
+                pass  # the charts not drawn yet are drawn below, in this process
+        for i in list(pending):
+            done += _draw(chunks[i])
+            if progress:
+                progress(done, len(jobs))
     finally:
         _HISTORY = None
 
