@@ -2,8 +2,8 @@
 
 Generates a few weeks of filings for about twenty firms into the landing zone, adds the real sample
 filing, ingests everything into the DuckDB warehouse and the lake, validates the loaded filings (the
-real sample's firm stops filing after 2013, which the freshness check reports), and prints the latest
-excess per firm. Running it again regenerates the same bytes, so the second ingest
+real sample's firm stops filing after 2013, which the freshness check reports), prints the latest
+excess per firm and writes the HTML report. Running it again regenerates the same bytes, so the second ingest
 is all duplicates: the demo also shows that re-runs change nothing.
 """
 
@@ -21,18 +21,18 @@ DEMO_END = date(2016, 3, 14)
 SAMPLE = Path(__file__).parent / "samples" / "citigroup-global-markets-2013-12-31.txt"
 
 LATEST_EXCESS_SQL = """
-SELECT v.firm,
-       v.end_date,
-       max(CASE WHEN v.code = '7060' THEN v.value END) AS seg_required,
-       max(CASE WHEN v.code = '7190' THEN v.value END) AS seg_excess,
-       max(CASE WHEN v.code = '7194' THEN v.value END) AS seg_target,
-       max(CASE WHEN v.code = '7380' THEN v.value END) AS secured_excess,
-       max(CASE WHEN v.code = '8730' THEN v.value END) AS swaps_excess
-FROM seg_values_latest v
-JOIN (SELECT firm, max(end_date) AS end_date FROM filings GROUP BY firm) last
-  ON last.firm = v.firm AND last.end_date = v.end_date
-GROUP BY v.firm, v.end_date
-ORDER BY seg_required DESC NULLS LAST, v.firm
+WITH last AS (SELECT firm, max(end_date) AS end_date FROM excess_trend GROUP BY firm)
+SELECT t.firm, t.end_date,
+       max(t.requirement) FILTER (WHERE t.statement = 'segregation') AS seg_required,
+       max(t.excess) FILTER (WHERE t.statement = 'segregation') AS seg_excess,
+       max(t.excess_pct) FILTER (WHERE t.statement = 'segregation') AS seg_pct,
+       max(t.target) FILTER (WHERE t.statement = 'segregation') AS seg_target,
+       max(t.excess) FILTER (WHERE t.statement = 'secured') AS secured_excess,
+       max(t.excess) FILTER (WHERE t.statement = 'swaps') AS swaps_excess
+FROM excess_trend t
+JOIN last ON last.firm = t.firm AND last.end_date = t.end_date
+GROUP BY t.firm, t.end_date
+ORDER BY seg_required DESC NULLS LAST, t.firm
 """
 
 
@@ -44,14 +44,12 @@ def _window(days: int) -> tuple[date, date]:
 
 
 def latest_excess_table(warehouse) -> str:
-    from etl.console import dollars, is_missing, percent, table
+    from etl.console import dollars, percent, table
     frame = warehouse.read_df(LATEST_EXCESS_SQL)
     rows = []
     for r in frame.itertuples(index=False):
-        known = not (is_missing(r.seg_excess) or is_missing(r.seg_required)) and r.seg_required != 0
-        pct = 100.0 * r.seg_excess / r.seg_required if known else None
-        rows.append([r.firm[:38], str(r.end_date)[:10], dollars(r.seg_excess), percent(pct), dollars(r.seg_target),
-                     dollars(r.secured_excess), dollars(r.swaps_excess)])
+        rows.append([r.firm[:38], str(r.end_date)[:10], dollars(r.seg_excess), percent(r.seg_pct),
+                     dollars(r.seg_target), dollars(r.secured_excess), dollars(r.swaps_excess)])
     return table(["firm", "end date", "seg excess", "% of req.", "seg target", "30.7 excess", "swaps excess"],
                  rows, right=(2, 3, 4, 5, 6))
 
@@ -97,7 +95,13 @@ def run(home: str | None = None, firms: int = 20, days: int = 15, out=sys.stdout
         print(latest_excess_table(warehouse), file=out)
     finally:
         warehouse.dispose()
-    print(f"\nQuery it yourself: .venv/bin/python -c \"import duckdb; print(duckdb.connect("
-          f"'{settings.home}/warehouse.duckdb', read_only=True).sql('FROM seg_values_latest LIMIT 5'))\"",
+    from etl.analyst.report import build_report
+    print("\n5. Writing the report (excess history per firm, targets and deficiencies marked; industry totals)",
           file=out)
+    report = build_report(settings)
+    print(f"   {report.charts} charts for {report.firms} firms in {report.seconds:.1f} s: open {report.index}",
+          file=out)
+    print("\nNext: ./dev sql sql/queries/02_below_target.sql    (starter queries: sql/README.md)\n"
+          "      ./dev trends --firm citigroup\n"
+          "      ./dev validate --help, ./dev report --help", file=out)
     return 0

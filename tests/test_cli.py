@@ -76,6 +76,7 @@ def test_demo_end_to_end_and_rerun_loads_nothing_new(tmp_path):
     assert first.returncode == 0, first.stderr
     assert "Citigroup Global Markets Inc." in first.stdout
     assert "Latest excess per firm" in first.stdout
+    assert (tmp_path / "home" / "report" / "index.html").exists()
     second = run("demo", "--firms", "5", "--days", "3", home=tmp_path / "home")
     assert second.returncode == 0
     assert "loaded               0" in second.stdout
