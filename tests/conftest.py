@@ -25,6 +25,14 @@ def pytest_configure(config):
     os.environ["AIRFLOW_HOME"] = home
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
+    config._dailyseg_airflow_home = home
+
+
+def pytest_unconfigure(config):
+    import shutil
+    home = getattr(config, "_dailyseg_airflow_home", None)
+    if home:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 import etl  # noqa: E402
