@@ -7,11 +7,13 @@ DAG file importing this module parses in milliseconds.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import date
 from typing import Any
 
 log = logging.getLogger(__name__)
 VALIDATION_XCOM = "validation"
+WAREHOUSE_WAIT = 600  # seconds a task queues for the embedded warehouse's writer lock, as validation does
 
 
 def business_day_of(context: dict[str, Any]) -> date:
@@ -54,9 +56,21 @@ def alert_channels(settings):
 
 
 def run_ingest() -> dict:
+    """Queue for a busy embedded warehouse as long as the other steps do (``ingest`` alone gives up
+    after a minute): a backfill runs many DAG runs at once, whatever the DAG's ``max_active_runs``."""
     from etl.airflow.config import airflow_settings
+    from etl.ingest import IngestError
+    from etl.locks import LockBusy
     from etl.pipeline import ingest_landing
-    return ingest_landing(airflow_settings())
+    settings = airflow_settings()
+    deadline = time.monotonic() + WAREHOUSE_WAIT
+    while True:
+        try:
+            return ingest_landing(settings)
+        except IngestError as exc:
+            if not isinstance(exc.__context__, LockBusy) or time.monotonic() >= deadline:
+                raise
+            log.info("still waiting for the warehouse: %s", exc)
 
 
 def run_validate(context: dict[str, Any]) -> dict:
@@ -79,7 +93,7 @@ def run_publish(context: dict[str, Any]) -> dict:
     from etl.pipeline import publish_day
     from etl.warehouse import exclusive_writer
     settings = airflow_settings()
-    with exclusive_writer(settings.warehouse_url, wait=600):
+    with exclusive_writer(settings.warehouse_url, wait=WAREHOUSE_WAIT):
         return publish_day(settings, business_day_of(context))
 
 
