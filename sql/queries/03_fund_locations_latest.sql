@@ -1,7 +1,7 @@
 -- Where do firms hold customer money? For each firm's latest segregation statement: the share of
 -- segregated funds at banks, clearing organizations, other FCMs, in open options and on hand.
 WITH latest AS (
-    SELECT firm, max(end_date) AS end_date FROM fund_locations WHERE statement = 'segregation' GROUP BY firm
+    SELECT firm, max(end_date) AS end_date FROM firm_statements WHERE statement = 'segregation' GROUP BY firm
 )
 SELECT f.firm, f.end_date,
        sum(f.amount) AS total,
