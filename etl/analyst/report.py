@@ -260,6 +260,9 @@ def build_report(settings: Settings, firm: str | None = None, date_from: date | 
     if history.empty:
         raise ReportError("no filings in that range" + ("" if date_from or date_to or firm else
                                                         ": the warehouse is empty (run dailyseg ingest first)"))
+    if firm and not industry.empty:  # the industry over the same days as the firms shown
+        days = pd.to_datetime(industry["end_date"])
+        industry = industry[(days >= history["end_date"].min()) & (days <= history["end_date"].max())]
     charts_dir = out / "charts"
     charts_dir.mkdir(parents=True, exist_ok=True)
     jobs, charts = [], {}
