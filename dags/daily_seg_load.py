@@ -15,8 +15,9 @@ business day, once the day's filings are due (noon ET):
    whether or not validation passed.
 
 The warehouse comes from `DAILYSEG_WAREHOUSE`, else the connection `dailyseg_warehouse`, else the
-embedded DuckDB under `DAILYSEG_HOME`. Backfill a range with
-`airflow backfill create --dag-id daily_seg_load --from-date 2016-02-01 --to-date 2016-03-31`.
+embedded DuckDB under `DAILYSEG_HOME`. Backfill a range (both dates included) with
+`airflow backfill create --dag-id daily_seg_load --from-date 2016-02-01 --to-date 2016-03-31 --max-active-runs 2`
+(on the embedded DuckDB every run queues on one writer lock, so more at once gains nothing).
 """
 
 from __future__ import annotations

@@ -189,16 +189,21 @@ def notify_failure(settings: Settings, where: str, error: str, day: date | None 
     kw = {} if sleep is None else {"sleep": sleep}
     deliveries = [deliver(c, digest, attempts=settings.alert_attempts, backoff=settings.alert_backoff, **kw)
                   for c in channels]
+    if not deliveries:
+        return {"deliveries": [], "headline": digest.headline}
     try:
-        from etl.warehouse import open_warehouse
-        warehouse = open_warehouse(settings.warehouse_url)
-        try:
-            with warehouse.begin() as conn:
-                for delivery in deliveries:
-                    _record(conn, "al-" + uuid.uuid4().hex[:16], run_id or where, "failure", delivery, delivery.channel,
-                            digest, 1, 0)
-        finally:
-            warehouse.dispose()
+        from etl.warehouse import exclusive_writer, open_warehouse
+        # queue like every other writer of the embedded warehouse, but not for long: a failing run
+        # may be the one holding it, and the message has already gone
+        with exclusive_writer(settings.warehouse_url, wait=30):
+            warehouse = open_warehouse(settings.warehouse_url)
+            try:
+                with warehouse.begin() as conn:
+                    for delivery in deliveries:
+                        _record(conn, "al-" + uuid.uuid4().hex[:16], run_id or where, "failure", delivery,
+                                delivery.channel, digest, 1, 0)
+            finally:
+                warehouse.dispose()
     except Exception as exc:  # recording is best effort here; the message itself is what matters
         log.warning("could not record the failure alert: %s", type(exc).__name__)
     return {"deliveries": [d.__dict__ for d in deliveries], "headline": digest.headline}

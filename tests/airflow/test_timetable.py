@@ -57,3 +57,22 @@ def test_manual_runs_cover_the_given_business_day():
 def test_serializes_for_the_scheduler():
     timetable = BusinessDayTimetable()
     assert BusinessDayTimetable.deserialize(timetable.serialize()).summary == timetable.summary
+
+
+def test_a_backfill_range_covers_exactly_its_business_days():
+    """``airflow backfill create --from-date 2016-02-17 --to-date 2016-02-19`` hands the timetable UTC
+    midnights (the evening before in New York): the runs must still be the 17th, 18th and 19th."""
+    timetable = BusinessDayTimetable()
+    restriction = TimeRestriction(earliest=pendulum.datetime(2016, 2, 17, tz="UTC"),
+                                  latest=pendulum.datetime(2016, 2, 19, tz="UTC"), catchup=True)
+    days, last = [], None
+    while (info := timetable.next_dagrun_info(last_automated_data_interval=last, restriction=restriction)):
+        days.append(info.logical_date.in_timezone("UTC").date().isoformat())
+        last = info.data_interval
+    assert days == ["2016-02-17", "2016-02-18", "2016-02-19"]
+    twenty = TimeRestriction(earliest=pendulum.datetime(2016, 2, 16, tz="UTC"),
+                             latest=pendulum.datetime(2016, 3, 14, tz="UTC"), catchup=True)
+    count, last = 0, None
+    while (info := timetable.next_dagrun_info(last_automated_data_interval=last, restriction=twenty)):
+        count, last = count + 1, info.data_interval
+    assert count == 20  # 16 Feb - 14 Mar 2016: 20 business days (Presidents' Day was the 15th)
