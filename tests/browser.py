@@ -25,10 +25,11 @@ def chromium() -> str:
 
 def render(page: Path, screenshot: Path, width: int = 1200, height: int = 1600) -> list[str]:
     """Screenshot ``page``; return the console messages the page produced (errors, logs, uncaught)."""
+    profile = screenshot.parent / f".{screenshot.stem}-chromium-profile"  # nothing left in the user's home
     result = subprocess.run(
         [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-         "--enable-logging=stderr", "--v=0", f"--window-size={width},{height}", f"--screenshot={screenshot}",
-         page.resolve().as_uri()],
+         f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", f"--window-size={width},{height}",
+         f"--screenshot={screenshot}", page.resolve().as_uri()],
         capture_output=True, text=True, timeout=120)
     assert screenshot.exists(), f"chromium wrote no screenshot (exit {result.returncode}): {result.stderr[-500:]}"
     return _CONSOLE.findall(result.stderr)
