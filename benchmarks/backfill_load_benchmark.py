@@ -1,0 +1,120 @@
+"""Backfill-load benchmark: years of filings for many firms through ``dailyseg ingest``, with memory and
+queryability watched while it runs.
+
+    .venv/bin/python benchmarks/backfill_load_benchmark.py                     # 100 firms x 10 years
+    .venv/bin/python benchmarks/backfill_load_benchmark.py --firms 20 --years 1 --warehouse postgresql://...
+
+Generates the files (``dailyseg generate``), then runs one ``dailyseg ingest`` over the whole folder
+and samples, every second, the resident memory of the ingest process and its workers (summed
+proportional set size, so pages the forked workers share count once) and whether the warehouse
+answers a count query meanwhile (on PostgreSQL a reader runs beside the load; the embedded DuckDB
+file admits one process, so there the Parquet lake is what stays readable during a load). Prints
+wall time, throughput, peak and median memory, and how the peak grew from the first to the last
+quarter of the run (flat means it does not grow with the corpus). Target: under 1 GB peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ingest_benchmark import DAILYSEG  # noqa: E402
+
+
+def tree_pss_mb(pid: int) -> float:
+    """Proportional set size of a process and its descendants, in MB."""
+    pids, frontier = [pid], [pid]
+    while frontier:
+        parent = frontier.pop()
+        try:
+            children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        except OSError:
+            children = []
+        pids += [int(c) for c in children]
+        frontier += [int(c) for c in children]
+    total = 0
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def reader_answers(url: str, lake: Path) -> bool:
+    """Whether the data can be read while the load runs: the warehouse on PostgreSQL, the lake else."""
+    try:
+        if url.startswith("postgresql"):
+            import psycopg
+            with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=5) as con:
+                con.execute("SELECT count(*) FROM filings").fetchone()
+        else:
+            import duckdb
+            files = list((lake / "seg_values").rglob("*.parquet"))
+            if files:
+                duckdb.connect().execute(
+                    f"SELECT count(*) FROM read_parquet('{lake}/seg_values/**/*.parquet', hive_partitioning=true)"
+                ).fetchone()
+        return True
+    except Exception:
+        return False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--firms", type=int, default=100)
+    parser.add_argument("--years", type=int, default=10)
+    parser.add_argument("--warehouse", help="warehouse URL (default: a fresh embedded DuckDB file)")
+    parser.add_argument("--work", help="folder to use (default: a new temporary folder)")
+    args = parser.parse_args()
+
+    work = Path(args.work or tempfile.mkdtemp(prefix="dailyseg-backfill-bench-"))
+    end = date(2016, 3, 14)
+    start = date(end.year - args.years, end.month, end.day + 1)
+    landing = work / "landing"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DAILYSEG_")}
+    env["DAILYSEG_HOME"] = str(work / "home")
+    url = args.warehouse or f"duckdb:///{work / 'home' / 'warehouse.duckdb'}"
+    env["DAILYSEG_WAREHOUSE"] = url
+    if not landing.exists():
+        t0 = time.perf_counter()
+        subprocess.run([DAILYSEG, "generate", str(landing), "--firms", str(args.firms), "--start", str(start),
+                        "--end", str(end), "--quiet", "--amend-rate", "0.01"], check=True, env=env)
+        print(f"generated {args.firms} firms x {args.years} years in {time.perf_counter() - t0:.0f} s into {landing}")
+    files = sum(1 for _ in landing.rglob("*.txt"))
+    print(f"{files:,} files; ingesting into {url.split('@')[-1]}")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([DAILYSEG, "ingest", "--quiet", str(landing)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    samples, answered, asked = [], 0, 0
+    while proc.poll() is None:
+        samples.append((time.perf_counter() - t0, tree_pss_mb(proc.pid)))
+        asked += 1
+        answered += reader_answers(url, work / "home" / "lake")
+        time.sleep(1)
+    out = proc.stdout.read()
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"ingest failed ({proc.returncode}):\n{out[-3000:]}")
+    memory = [m for _, m in samples if m > 0]
+    quarter = max(1, len(memory) // 4)
+    print(out.strip().splitlines()[-1] if out.strip() else "")
+    print(f"wall {wall:,.0f} s  ({files / wall:,.0f} files/s)")
+    print(f"memory (PSS of ingest and workers): peak {max(memory):,.0f} MB, median {statistics.median(memory):,.0f} MB, "
+          f"peak in the first quarter {max(memory[:quarter]):,.0f} MB, in the last {max(memory[-quarter:]):,.0f} MB")
+    print(f"readers answered {answered} of {asked} times while the load ran "
+          f"({'the warehouse' if url.startswith('postgresql') else 'the Parquet lake'})")
+
+
+if __name__ == "__main__":
+    main()
