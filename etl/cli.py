@@ -247,6 +247,20 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_grant(args: argparse.Namespace) -> int:
+    from etl.warehouse import open_warehouse
+    from etl.warehouse.roles import grant_roles
+    warehouse = open_warehouse(_settings(args).warehouse_url)
+    try:
+        granted = grant_roles(warehouse, args.loader, args.analyst)
+    finally:
+        warehouse.dispose()
+    print(f"{args.loader}: reads and writes {len(granted[args.loader])} tables, may create its scratch tables")
+    print(f"{args.analyst}: reads {len(granted[args.analyst])} views, nothing else")
+    print(f"Give them to accounts with: GRANT {args.analyst} TO someone;")
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from etl import demo
     return demo.run(home=args.home, firms=args.firms, days=args.days)
@@ -349,6 +363,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how long to wait for a run holding the embedded warehouse (default 60)")
     _add_location_flags(p)
     p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("grant", help="create least-privilege loader and analyst roles on a PostgreSQL warehouse",
+                       description="Run as the database owner after the schema exists: the loader role may read "
+                                   "and write the warehouse tables (not change or drop them); the analyst role "
+                                   "may only read the views. Both are NOLOGIN group roles to grant to accounts.")
+    p.add_argument("--loader", default="dailyseg_loader", help="loader role (default dailyseg_loader)")
+    p.add_argument("--analyst", default="dailyseg_analyst", help="analyst role (default dailyseg_analyst)")
+    _add_location_flags(p)
+    p.set_defaults(func=cmd_grant)
 
     p = sub.add_parser("demo", help="generate filings, ingest them with the real sample, show the latest excess",
                        description="The main job end to end on the embedded default: generate a few weeks of "

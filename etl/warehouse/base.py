@@ -76,6 +76,32 @@ class Warehouse:
         if self._schema_checked:
             return
         version = schema.schema_version(self.dialect)
+        if self._applied_version() == version:  # up to date: nothing to create (and no DDL rights needed)
+            self._schema_checked = True
+            return
+        try:
+            self._apply_schema(version)
+        except sa.exc.ProgrammingError as exc:
+            if "permission denied" in str(exc).lower() or "must be owner" in str(exc).lower():
+                raise WarehouseError(
+                    f"the warehouse {redact_url(self.url)} needs its tables and views created or updated, and "
+                    "this role may not do that: run any dailyseg command once as the database owner "
+                    "(then dailyseg grant)") from None
+            raise
+        self._schema_checked = True
+
+    def _applied_version(self) -> str | None:
+        """The schema version recorded in the warehouse, or None (new warehouse, or unreadable)."""
+        try:
+            with self.connect() as conn:
+                if not sa.inspect(conn).has_table("dailyseg_meta"):
+                    return None
+                return conn.exec_driver_sql(
+                    "SELECT meta_value FROM dailyseg_meta WHERE meta_key = 'schema_version'").scalar()
+        except sa.exc.SQLAlchemyError:
+            return None
+
+    def _apply_schema(self, version: str) -> None:
         with self.begin() as conn:
             self._lock_schema(conn)
             conn.exec_driver_sql(
@@ -92,7 +118,6 @@ class Warehouse:
                     conn.exec_driver_sql(statement)
                 conn.exec_driver_sql("DELETE FROM dailyseg_meta WHERE meta_key = 'schema_version'")
                 conn.execute(sa.text("INSERT INTO dailyseg_meta VALUES ('schema_version', :v)"), {"v": version})
-        self._schema_checked = True
 
     def _lock_schema(self, conn: sa.Connection) -> None:
         """Serialize schema changes between processes (PostgreSQL); one writer anyway elsewhere."""
