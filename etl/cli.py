@@ -398,8 +398,9 @@ def main(argv: list[str] | None = None) -> int:
     from etl.analyst.report import ReportError
     from etl.analyst.query import QueryError
     from etl.analyst.trends import UnknownFirm
+    from etl.prepare import WorkerLost
     except_types = (UsageError, IngestError, ValidationError, WarehouseError, LockBusy, AlertConfigError, ReportError,
-                    UnknownFirm, QueryError)
+                    UnknownFirm, QueryError, WorkerLost)
     try:
         return args.func(args)
     except except_types as exc:

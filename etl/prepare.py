@@ -115,6 +115,10 @@ def _chunks(items: list, size: int) -> Iterator[list]:
         yield items[start:start + size]
 
 
+class WorkerLost(RuntimeError):
+    """A worker process died mid-run; the message says what to do."""
+
+
 class Preparer:
     """Prepare many files in order, in worker processes when there are enough of them."""
 
@@ -129,18 +133,26 @@ class Preparer:
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._pool is not None:
-            self._pool.terminate() if exc[0] else self._pool.close()
-            self._pool.join()
-            self._pool = None
+        if self._pool is None:
+            return
+        if exc[0] is None:
+            self._pool.shutdown(wait=True)
+        else:  # stopping on an error: the workers' remaining work is not wanted, and one may be dead
+            for process in list((getattr(self._pool, "_processes", None) or {}).values()):
+                process.kill()  # a dead worker can leave the others blocked on a queue lock it held
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = None
 
     def _start_pool(self):
         # fork, not spawn/forkserver: those re-import the caller's __main__, which fails (and respawns
         # workers forever) when dailyseg runs inside a notebook, a heredoc or a task runner. Workers only
         # parse and write files; they never touch the parent's database connections or threads.
+        # An executor rather than multiprocessing.Pool: if a worker dies (killed, out of memory), the
+        # run stops with an error instead of waiting forever for the lost files; a re-run resumes.
+        from concurrent.futures import ProcessPoolExecutor
         context = multiprocessing.get_context("fork")
-        return context.Pool(self.workers, initializer=_init_worker,
-                            initargs=(self.lake, self.max_bytes, self.known))
+        return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
+                                   initargs=(self.lake, self.max_bytes, self.known))
 
     def batches(self, paths: list[Path], batch_size: int) -> Iterator[list[Prepared]]:
         """Prepared files, ``batch_size`` at a time and in the order given."""
@@ -150,11 +162,16 @@ class Preparer:
             return
         self._pool = self._start_pool()
         chunksize = max(1, min(32, batch_size // (4 * self.workers)))
+        from concurrent.futures.process import BrokenProcessPool
         pending = None
-        for chunk in _chunks(paths, batch_size):
-            started = self._pool.imap(_prepare_in_worker, chunk, chunksize)  # parses while the caller writes
+        try:
+            for chunk in _chunks(paths, batch_size):
+                started = self._pool.map(_prepare_in_worker, chunk, chunksize=chunksize)  # parses while the caller writes
+                if pending is not None:
+                    yield list(pending)
+                pending = started
             if pending is not None:
                 yield list(pending)
-            pending = started
-        if pending is not None:
-            yield list(pending)
+        except BrokenProcessPool:
+            raise WorkerLost("a parsing worker stopped abruptly (killed, or out of memory); everything loaded "
+                             "so far is kept: run the same command again to finish") from None

@@ -20,9 +20,9 @@ from tests.dq.planted import _read, _write
 from tests.test_cli import DAILYSEG
 from tests.test_ingest import lake_rows, snapshot
 
-# kill points, in seconds after start: during start-up and imports, discovery, parsing in the workers,
-# the warehouse batches and the lake writes
-KILL_AFTER = (0.4, 1.1, 1.8, 2.5, 3.2, 4.0)
+# kill points, in seconds after start (a clean run takes about 2.5 s): start-up and imports, discovery,
+# parsing in the workers, the warehouse batches and the lake writes
+KILL_AFTER = (0.3, 0.65, 1.0, 1.35, 1.7, 2.05)
 
 
 def _env(home: Path) -> dict:
@@ -58,10 +58,10 @@ def lake_files(home: Path) -> set[str]:
 @pytest.fixture(scope="module")
 def landing(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("crash") / "landing"
-    generate_filings(folder, firms=40, start=date(2016, 1, 4), end=date(2016, 1, 29), seed=21)
+    generate_filings(folder, firms=60, start=date(2016, 1, 4), end=date(2016, 1, 29), seed=21)
     (folder / "bad.txt").write_text("not a filing\n")
     # two planted problems, so validation has findings to reproduce
-    firm = make_firms(40, 21)[0].slug
+    firm = make_firms(60, 21)[0].slug
     for day, code, delta in (("2016-01-12", "7010", 5000), ("2016-01-20", "7190", -10**12)):
         path = folder / day / f"{firm}.txt"
         header, values = _read(path)
@@ -80,7 +80,7 @@ def clean(landing, tmp_path_factory):
 
 def test_ingest_killed_anywhere_then_rerun_ends_as_a_clean_run(landing, clean, tmp_path):
     clean_rows, clean_lake, clean_files, _ = clean
-    assert len(clean_rows["filings"]) > 700
+    assert len(clean_rows["filings"]) > 1100
     killed = 0
     for n, seconds in enumerate(KILL_AFTER):
         home = tmp_path / f"home-{n}"
@@ -133,3 +133,29 @@ def test_validate_killed_then_rerun_reports_what_a_clean_run_reports(clean, tmp_
     finally:
         wh.dispose()
     assert statuses.count("completed") == 1
+
+
+def test_a_worker_killed_mid_run_stops_the_run_with_a_message_and_a_rerun_completes(landing, clean, tmp_path):
+    clean_rows, _, clean_files, _ = clean
+    home = tmp_path / "home"
+    proc = subprocess.Popen([DAILYSEG, "ingest", "--quiet", str(landing)], env=_env(home),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    workers = []
+    deadline = time.monotonic() + 60
+    while not workers and time.monotonic() < deadline and proc.poll() is None:
+        try:
+            workers = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        except OSError:
+            pass
+        time.sleep(0.02)
+    assert workers, "the run never started its parsing workers"
+    time.sleep(0.3)
+    os.kill(int(workers[0]), signal.SIGKILL)
+    _, err = proc.communicate(timeout=120)  # ends: it does not wait forever for the lost files
+    if proc.returncode == 0:
+        pytest.fail("the run finished before the worker could be killed")
+    assert proc.returncode == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "run the same command again" in err
+    run_to_end(home, "ingest", "--quiet", str(landing))
+    assert snapshot(load_settings(environ={}, home=home)) == clean_rows
+    assert lake_files(home) == clean_files
