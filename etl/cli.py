@@ -37,6 +37,16 @@ def _settings(args: argparse.Namespace):
                          lake=getattr(args, "lake", None))
 
 
+def _add_wait_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
+                        help="how long to wait for a run holding the embedded warehouse (default 60)")
+
+
+def _add_date_range(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--from", dest="date_from", type=_date, metavar="DATE", help="first End Date")
+    parser.add_argument("--to", dest="date_to", type=_date, metavar="DATE", help="last End Date")
+
+
 def _add_location_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warehouse", metavar="URL",
                         help="SQLAlchemy URL of the warehouse (default: $DAILYSEG_WAREHOUSE, else the embedded "
@@ -325,29 +335,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="write the HTML report and PNG charts of excess history",
                        description="Write a static HTML report (opens offline) with, per firm and account class, "
-                                   "excess and excess %% over time with the management target and deficiency days "
+                                   "excess and excess % over time with the management target and deficiency days "
                                    "marked, plus industry totals and concentration, and a PNG per chart.")
     p.add_argument("--firm", metavar="NAME", help="only firms whose name contains NAME (case-insensitive)")
-    p.add_argument("--from", dest="date_from", type=_date, metavar="DATE", help="first End Date")
-    p.add_argument("--to", dest="date_to", type=_date, metavar="DATE", help="last End Date")
+    _add_date_range(p)
     p.add_argument("--out", metavar="DIR", help="output folder (default: $DAILYSEG_HOME/report)")
-    p.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
-                   help="how long to wait for a run holding the embedded warehouse (default 60)")
+    _add_wait_flag(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_location_flags(p)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("trends", help="print a firm's excess history as a table",
-                       description="Print one firm's excess, excess %%, target and 20-day figures for its last "
+                       description="Print one firm's excess, excess %, target and 20-day figures for its last "
                                    "filing days, a row per day and account class, deficiencies and days below "
                                    "target flagged.")
     p.add_argument("--firm", metavar="NAME", required=True, help="firm name or a unique part of it")
     p.add_argument("--statement", choices=("segregation", "secured", "swaps"), help="one account class only")
     p.add_argument("--last", type=int, default=20, metavar="N", help="filing days to show (default 20)")
-    p.add_argument("--from", dest="date_from", type=_date, metavar="DATE", help="first End Date")
-    p.add_argument("--to", dest="date_to", type=_date, metavar="DATE", help="last End Date")
-    p.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
-                   help="how long to wait for a run holding the embedded warehouse (default 60)")
+    _add_date_range(p)
+    _add_wait_flag(p)
     _add_location_flags(p)
     p.set_defaults(func=cmd_trends)
 
@@ -359,8 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "csv"), default="table", help="output format (default table)")
     p.add_argument("--limit", type=int, default=200, metavar="N",
                    help="print at most N rows in a table (default 200; CSV prints all)")
-    p.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
-                   help="how long to wait for a run holding the embedded warehouse (default 60)")
+    _add_wait_flag(p)
     _add_location_flags(p)
     p.set_defaults(func=cmd_sql)
 

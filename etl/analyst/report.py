@@ -21,7 +21,7 @@ from typing import Callable
 
 import pandas as pd
 
-from etl.analyst.trends import STATEMENTS, excess_history, flagged, resolve_firms
+from etl.analyst.trends import STATEMENTS, date_range, excess_history, flagged, resolve_firms
 from etl.console import dollars, is_missing, percent
 from etl.settings import Settings
 from etl.warehouse import exclusive_writer, open_warehouse
@@ -99,13 +99,7 @@ def _load(settings: Settings, firm: str | None, date_from: date | None, date_to:
         try:
             firms = resolve_firms(warehouse, firm) if firm else None
             history = excess_history(warehouse, firms, date_from, date_to)
-            where, params = ["1 = 1"], {}
-            if date_from:
-                where.append("end_date >= :date_from")
-                params["date_from"] = date_from
-            if date_to:
-                where.append("end_date <= :date_to")
-                params["date_to"] = date_to
+            where, params = date_range(date_from, date_to)
             industry = warehouse.read_df(
                 f"SELECT * FROM industry_daily WHERE {' AND '.join(where)} ORDER BY statement, end_date", params)
         finally:

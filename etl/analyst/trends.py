@@ -45,9 +45,8 @@ def resolve_firms(warehouse: Warehouse, name: str) -> list[str]:
                                                      "; the warehouse holds no filings yet (run dailyseg ingest)"))
 
 
-def excess_history(warehouse: Warehouse, firms: list[str] | None = None, date_from: date | None = None,
-                   date_to: date | None = None) -> pd.DataFrame:
-    """Rows of ``excess_trend`` (all firms, or ``firms``) between the dates, oldest first."""
+def date_range(date_from: date | None, date_to: date | None) -> tuple[list[str], dict]:
+    """WHERE conditions (and their parameters) keeping End Dates between the two, either open."""
     where, params = ["1 = 1"], {}
     if date_from:
         where.append("end_date >= :date_from")
@@ -55,6 +54,13 @@ def excess_history(warehouse: Warehouse, firms: list[str] | None = None, date_fr
     if date_to:
         where.append("end_date <= :date_to")
         params["date_to"] = date_to
+    return where, params
+
+
+def excess_history(warehouse: Warehouse, firms: list[str] | None = None, date_from: date | None = None,
+                   date_to: date | None = None) -> pd.DataFrame:
+    """Rows of ``excess_trend`` (all firms, or ``firms``) between the dates, oldest first."""
+    where, params = date_range(date_from, date_to)
     if firms:
         names = {f"firm_{i}": firm for i, firm in enumerate(firms)}
         where.append(f"firm IN ({', '.join(':' + key for key in names)})")
