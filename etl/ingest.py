@@ -247,7 +247,7 @@ class Ingestor:
         done = 0
         self.warehouse.dispose()  # no open database connection (or its threads) while workers fork
         preparer = Preparer(self.settings.lake, self.settings.max_file_bytes, loaded_hashes, self.workers)
-        with preparer:
+        with raw_archive.RawWriting(self.settings.lake), preparer:
             for prepared_batch in preparer.batches(files, self.settings.batch_size):
                 for prepared in prepared_batch:
                     self._take(prepared, builder, loaded_hashes, rejected_keys)

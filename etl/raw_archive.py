@@ -31,7 +31,9 @@ def _atomic_write_bytes(target: Path, data: bytes, durable: bool = True) -> None
     """
     if not target.parent.is_dir():
         target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.tmp-")
+    # the writer's process id is in the name, so a later run can tell a temporary left by a killed
+    # writer from one another live writer is still filling (see sweep_abandoned)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.tmp-{os.getpid()}-")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -42,6 +44,63 @@ def _atomic_write_bytes(target: Path, data: bytes, durable: bool = True) -> None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+_TMP_PID = re.compile(r"\.tmp-(\d+)-")
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie, killed but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
+
+
+class RawWriting:
+    """Marks the raw zone as being written by this run, and on entry removes what runs that died while
+    writing left behind: half-written temporaries, whose writer process no longer exists.
+
+    Normally this costs a marker file; the raw zone is only swept after a run was killed.
+    """
+
+    def __init__(self, lake: Path):
+        self.raw = lake / "raw"
+        self.marker = self.raw / f".writing-{os.getpid()}"
+
+    def __enter__(self) -> "RawWriting":
+        self.raw.mkdir(parents=True, exist_ok=True)
+        dead = [m for m in self.raw.glob(".writing-*") if m.name[9:].isdigit() and not _alive(int(m.name[9:]))]
+        if dead:
+            sweep_abandoned(self.raw)
+            for marker in dead:
+                marker.unlink(missing_ok=True)
+        self.marker.touch()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.marker.unlink(missing_ok=True)
+
+
+def sweep_abandoned(raw: Path) -> int:
+    """Delete temporaries under ``raw`` whose writing process is gone; return how many."""
+    removed = 0
+    for bucket in raw.iterdir() if raw.is_dir() else ():
+        if not bucket.is_dir():
+            continue
+        for entry in os.scandir(bucket):
+            match = _TMP_PID.search(entry.name)
+            if entry.name.startswith(".") and match and not _alive(int(match[1])):
+                Path(entry.path).unlink(missing_ok=True)
+                removed += 1
+    return removed
 
 
 def flush_to_disk() -> None:
