@@ -79,6 +79,33 @@ def drop_materialized_frame(warehouse: Warehouse) -> None:
     warehouse.execute(f"DROP TABLE IF EXISTS {PG_FRAME_TABLE}")
 
 
+def _anomaly_series_sql(checks) -> str:
+    """The checked lines of the latest statements in a date range.
+
+    Where every checked line is a statement's headline figure (excess: 7190, 7380, 8730), it is read
+    from the statement rows (filing_statements), filtered by End Date before the latest version is
+    picked; otherwise from seg_values_latest.
+    """
+    from etl.catalog import load_catalog
+    figure_of = load_catalog().figure_of
+    figures = {figure_of.get(c.code) for c in checks}
+    by_statement = {}
+    for c in checks:
+        by_statement.setdefault(c.statement, c.code)
+    if len(figures) == 1 and None not in figures and len(by_statement) == len(checks):
+        figure = figures.pop()
+        code = " ".join(f"WHEN '{st}' THEN '{cd}'" for st, cd in by_statement.items())
+        statements = ", ".join(f"'{st}'" for st in by_statement)
+        return (f"SELECT l.firm, l.end_date, l.statement, CASE l.statement {code} END AS code, l.filing_id, "
+                f"fs.{figure} AS value FROM latest_statements l "
+                "JOIN filing_statements fs ON fs.filing_id = l.filing_id AND fs.statement = l.statement "
+                f"WHERE l.end_date BETWEEN :start AND :end AND l.statement IN ({statements}) "
+                f"AND fs.{figure} IS NOT NULL")
+    codes = ", ".join(f"'{c.code}'" for c in checks)
+    return (f"SELECT firm, end_date, statement, code, filing_id, value FROM seg_values_latest "
+            f"WHERE code IN ({codes}) AND end_date BETWEEN :start AND :end AND value IS NOT NULL")
+
+
 def anomaly_frame(warehouse: Warehouse, start: date, end: date) -> pd.DataFrame:
     """One row per firm, End Date and statement in range that has an excess on both days."""
     checks = [c for c in load_checks() if c.kind == "anomaly"]
@@ -86,11 +113,7 @@ def anomaly_frame(warehouse: Warehouse, start: date, end: date) -> pd.DataFrame:
                *(check_column(c, "chg") for c in checks)]
     if not checks:
         return pd.DataFrame(columns=columns)
-    codes = ", ".join(f"'{c.code}'" for c in checks)
-    series = warehouse.read_df(
-        f"SELECT firm, end_date, statement, code, filing_id, value FROM seg_values_latest "
-        f"WHERE code IN ({codes}) AND end_date BETWEEN :start AND :end AND value IS NOT NULL",
-        _range_params(previous_business_day(start), end))
+    series = warehouse.read_df(_anomaly_series_sql(checks), _range_params(previous_business_day(start), end))
     if series.empty:
         return pd.DataFrame(columns=columns)
     series["end_date"] = pd.to_datetime(series["end_date"]).dt.date
