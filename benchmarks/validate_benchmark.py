@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/validate_benchmark.py                     # 100 firms x 10 years
     .venv/bin/python benchmarks/validate_benchmark.py --firms 20 --years 1 --backends duckdb
+    .venv/bin/python benchmarks/validate_benchmark.py --backends postgresql --keep   # prints the URL it kept
+    .venv/bin/python benchmarks/validate_benchmark.py --warehouse postgresql://...  # validate it again
 
 The warehouse is filled straight from the generator's values through the loader's bulk path (the
 files themselves are the ingest benchmark's business), then ``dailyseg validate`` runs as a user
@@ -72,22 +74,36 @@ def fill(warehouse_url: str, firms: int, start: date, end: date, batch_filings: 
     return count
 
 
+def _last_end_date(url: str) -> date:
+    from etl.warehouse import open_warehouse
+    warehouse = open_warehouse(url)
+    try:
+        return warehouse.scalar("SELECT max(end_date) FROM filings")
+    finally:
+        warehouse.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--firms", type=int, default=100)
     parser.add_argument("--years", type=int, default=10)
     parser.add_argument("--backends", default="duckdb,postgresql")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
-    parser.add_argument("--reuse", metavar="DIR", help="validate the warehouses a previous --keep run left in DIR")
+    parser.add_argument("--warehouse", metavar="URL",
+                        help="validate this already filled warehouse (e.g. one a --keep run left) instead of filling one")
     args = parser.parse_args()
 
     end = date(2016, 3, 14)
     start = date(end.year - args.years, end.month, end.day + 1 if end.day < 28 else end.day)
     work = Path(tempfile.mkdtemp(prefix="dailyseg-validate-bench-"))
     print(f"{args.firms} firms x {args.years} years ({start} to {end}); work folder {work}")
-    for backend in args.backends.split(","):
+    targets = [("postgresql" if args.warehouse.startswith("postgres") else "duckdb", args.warehouse)] \
+        if args.warehouse else [(backend, None) for backend in args.backends.split(",")]
+    for backend, given in targets:
         database = None
-        if backend == "duckdb":
+        if given:
+            url = given
+        elif backend == "duckdb":
             url = f"duckdb:///{work / 'warehouse.duckdb'}"
         else:
             import psycopg
@@ -96,12 +112,16 @@ def main() -> None:
                 admin.execute(f'CREATE DATABASE "{database}"')
             url = PG_ADMIN.rsplit("/", 1)[0] + "/" + database
         try:
-            t0 = time.perf_counter()
-            filings = fill(url, args.firms, start, end)
-            print(f"{backend}: {filings:,} filings loaded in {time.perf_counter() - t0:.0f} s")
+            if not given:
+                t0 = time.perf_counter()
+                filings = fill(url, args.firms, start, end)
+                print(f"{backend}: {filings:,} filings loaded in {time.perf_counter() - t0:.0f} s")
+                if args.keep and database:
+                    print(f"  kept: --warehouse {url}")
             env = dict(os.environ, DAILYSEG_HOME=str(work / f"home-{backend}"), DAILYSEG_WAREHOUSE=url,
                        GX_ANALYTICS_ENABLED="false")
-            for label, extra in (("full history", []), ("nightly (1 day)", ["--from", str(end), "--to", str(end)])):
+            last = end if not given else _last_end_date(url)
+            for label, extra in (("full history", []), ("nightly (1 day)", ["--from", str(last), "--to", str(last)])):
                 wall, peak, out = run_measured([DAILYSEG, "validate", "--timings", *extra], env, ok_codes=(0, 1))
                 first = out.splitlines()[0]
                 own = float(re.search(r"([\d.]+) s \(\+", first).group(1))

@@ -16,10 +16,11 @@ import pandas as pd
 
 from etl.business_days import business_days, previous_business_day
 from etl.dq.checks import load_checks
-from etl.dq.compile import FRAME_VIEW, check_column
+from etl.dq.compile import FRAME_VIEW, check_column, frame_range_sql, frame_statements_sql
 from etl.warehouse import Warehouse
 
 PG_FRAME_TABLE = "dq_frame_batch"
+PG_FRAME_STATEMENTS = "dq_frame_statements"
 
 
 def date_range(warehouse: Warehouse, date_from: date | None, date_to: date | None) -> tuple[date, date] | None:
@@ -53,12 +54,25 @@ def statement_frame(warehouse: Warehouse, start: date, end: date, columns: list[
 
 
 def materialize_statement_frame(warehouse: Warehouse, start: date, end: date, columns: list[str]) -> int:
-    """PostgreSQL: the statement frame as a table GX can validate in the database; returns its rows."""
+    """PostgreSQL: the statement frame as a table GX can validate in the database; returns its rows.
+
+    In two steps, so that the planner knows the size of the job: first the statements in range, into
+    a table that is analyzed; then the pivot of their values. For a day it then looks the values up by
+    key (0.1 s); for years it scans them in parallel and groups them sorted (about 50 s for 250,000
+    filings, where hashing them spilled gigabytes to disk and took over 100 s). Both tables are
+    unlogged: they are scratch, rebuilt by every run.
+    """
     import sqlalchemy as sa
+    params = _range_params(start, end)
     with warehouse.begin() as conn:
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {PG_FRAME_TABLE}")
-        conn.execute(sa.text(f"CREATE TABLE {PG_FRAME_TABLE} AS SELECT {_select(columns)} FROM {FRAME_VIEW} "
-                             "WHERE end_date BETWEEN :start AND :end"), _range_params(start, end))
+        conn.exec_driver_sql("SET LOCAL enable_hashagg = off")
+        conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {PG_FRAME_TABLE}, {PG_FRAME_STATEMENTS}")
+        conn.execute(sa.text(f"CREATE UNLOGGED TABLE {PG_FRAME_STATEMENTS} AS {frame_statements_sql()}"), params)
+        conn.exec_driver_sql(f"ANALYZE {PG_FRAME_STATEMENTS}")
+        conn.execute(sa.text(f"CREATE UNLOGGED TABLE {PG_FRAME_TABLE} AS "
+                             f"{frame_range_sql(columns, statements_table=PG_FRAME_STATEMENTS)}"), params)
+        conn.exec_driver_sql(f"DROP TABLE {PG_FRAME_STATEMENTS}")
         conn.exec_driver_sql(f"ANALYZE {PG_FRAME_TABLE}")
         return conn.exec_driver_sql(f"SELECT count(*) FROM {PG_FRAME_TABLE}").scalar()
 
