@@ -223,3 +223,19 @@ def test_the_range_query_gives_the_views_rows(backend, request):
                 assert _frame_rows(table) == _frame_rows(view)
     finally:
         wh.dispose()
+
+
+def test_the_stored_suites_follow_the_rule_files(on_duckdb):
+    """A GX project left by an older rule file gets the current suites, not a mix of both."""
+    from etl.dq.compile import SUITE_STATEMENTS, suite_specs
+    from etl.dq.gx_runner import GXRunner
+
+    settings = on_duckdb[0]
+    specs = suite_specs()
+    GXRunner(settings.home, settings.data_docs)._suite(SUITE_STATEMENTS, specs[SUITE_STATEMENTS][:3])
+    day = planted.FULL_ERA[0]
+    summary = validate(settings, day, day)
+    assert summary.expectations == sum(len(s) for s in specs.values())
+    stored = GXRunner(settings.home, settings.data_docs).context.suites.get(SUITE_STATEMENTS)
+    assert sorted(e.meta["check_id"] for e in stored.expectations) == sorted(
+        s["meta"]["check_id"] for s in specs[SUITE_STATEMENTS])
