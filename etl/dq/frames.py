@@ -97,8 +97,8 @@ def _anomaly_series_sql(checks) -> str:
     """The checked lines of the latest statements in a date range.
 
     Where every checked line is a statement's headline figure (excess: 7190, 7380, 8730), it is read
-    from the statement rows (filing_statements), filtered by End Date before the latest version is
-    picked; otherwise from seg_values_latest.
+    from the latest statements themselves, filtered by End Date before the latest version is picked;
+    otherwise from seg_values_latest.
     """
     from etl.catalog import load_catalog
     figure_of = load_catalog().figure_of
@@ -110,11 +110,10 @@ def _anomaly_series_sql(checks) -> str:
         figure = figures.pop()
         code = " ".join(f"WHEN '{st}' THEN '{cd}'" for st, cd in by_statement.items())
         statements = ", ".join(f"'{st}'" for st in by_statement)
-        return (f"SELECT l.firm, l.end_date, l.statement, CASE l.statement {code} END AS code, l.filing_id, "
-                f"fs.{figure} AS value FROM latest_statements l "
-                "JOIN filing_statements fs ON fs.filing_id = l.filing_id AND fs.statement = l.statement "
-                f"WHERE l.end_date BETWEEN :start AND :end AND l.statement IN ({statements}) "
-                f"AND fs.{figure} IS NOT NULL")
+        return (f"SELECT firm, end_date, statement, CASE statement {code} END AS code, filing_id, "
+                f"{figure} AS value FROM latest_statements "
+                f"WHERE end_date BETWEEN :start AND :end AND statement IN ({statements}) "
+                f"AND {figure} IS NOT NULL")
     codes = ", ".join(f"'{c.code}'" for c in checks)
     return (f"SELECT firm, end_date, statement, code, filing_id, value FROM seg_values_latest "
             f"WHERE code IN ({codes}) AND end_date BETWEEN :start AND :end AND value IS NOT NULL")

@@ -1,10 +1,12 @@
 -- The newest version of each (firm, end date, statement): AMENDED over INITIAL, then the later submit
 -- date, whatever order the files arrived in. Between two files with the same status and submit date
 -- the one with more values wins (a truncated copy never hides a complete one), then the larger
--- filing_id, so the answer never depends on load order.
+-- filing_id, so the answer never depends on load order. Each row carries the statement's headline
+-- figures (requirement, funds, excess, target, excess over target; NULL for the cover page).
 
 CREATE VIEW latest_statements AS
-SELECT filing_id, firm, end_date, submit_date, status, statement, n_values
+SELECT filing_id, firm, end_date, submit_date, status, statement, n_values,
+       requirement, funds, excess, target, excess_over_target
 FROM (
     SELECT fs.*,
            row_number() OVER (
