@@ -3,8 +3,8 @@
 Run once by the database owner, after any dailyseg command has created the schema:
 
 * the **loader** role (the pipeline's account: CLI, Airflow) may read and write the warehouse tables
-  and create its own scratch tables (validation stages its check frame in ``dq_frame_batch``), but
-  cannot change or drop the tables and views it did not create;
+  and create its own scratch tables (validation stages its check frame in ``dq_frame_statements``
+  and ``dq_frame_batch``), but cannot change or drop the tables and views it did not create;
 * the **analyst** role may only read the views (``excess_trend``, ``monthly_summary``...), not the
   tables behind them, and write nothing.
 
