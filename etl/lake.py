@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from etl.locks import exclusive
 
 _TEXT = pa.string()
+_DICTIONARY = pa.dictionary(pa.int32(), _TEXT)
 VALUES_SCHEMA = pa.schema([
     ("filing_id", _TEXT), ("firm", _TEXT), ("end_date", pa.date32()), ("submit_date", pa.date32()),
     ("status", _TEXT), ("statement", _TEXT), ("line", _TEXT), ("label", _TEXT),
@@ -42,20 +43,36 @@ def _clean_temporaries(folder: Path) -> None:
         stale.unlink(missing_ok=True)
 
 
+def _compact_schema(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with its text columns dictionary-encoded."""
+    return pa.schema([pa.field(f.name, _DICTIONARY) if f.type == _TEXT else f for f in schema])
+
+
 def _rewrite(path: Path, new_rows: pa.Table, replaced_ids: pa.Array, sort) -> None:
+    """Rewrite one partition with ``new_rows`` in place of the rows of ``replaced_ids``.
+
+    Text columns are handled dictionary-encoded (as Parquet stores them): a month of the long table
+    repeats each filing's sha256, firm and status on every row, and each line label in every filing, so
+    decoded it takes four to five times the memory. Only the two sort keys are decoded, to order the rows.
+    The file is written without Arrow's schema, so readers see plain text columns as before.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     _clean_temporaries(path.parent)
+    compact = _compact_schema(new_rows.schema)
+    table = new_rows.cast(compact)
     if path.exists():
-        old = pq.read_table(path, schema=new_rows.schema)
-        old = old.filter(pc.invert(pc.is_in(old["filing_id"], value_set=replaced_ids)))
-        table = pa.concat_tables([old, new_rows])
-    else:
-        table = new_rows
-    table = table.sort_by(sort)
+        text = [f.name for f in new_rows.schema if f.type == _TEXT]
+        old = pq.read_table(path, read_dictionary=text).select(compact.names).cast(compact)
+        replaced = pc.is_in(old["filing_id"], value_set=replaced_ids)
+        if pc.any(replaced).as_py():
+            old = old.filter(pc.invert(replaced))
+        table = pa.concat_tables([old, table])
+    keys = pa.table({name: table[name].cast(new_rows.schema.field(name).type) for name, _ in sort})
+    table = table.take(pc.sort_indices(keys, sort_keys=sort))  # a stable sort
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.tmp-")
     try:
         with os.fdopen(fd, "wb") as handle:
-            pq.write_table(table, handle, compression="zstd")
+            pq.write_table(table, handle, compression="zstd", store_schema=False)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
