@@ -102,20 +102,22 @@ def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+def discover(paths: Iterable[str | Path]) -> tuple[list[str], list[tuple[Path, str]]]:
     """Regular files under ``paths`` (recursively, sorted, hidden entries skipped).
 
     Returns (files, refused) where ``refused`` lists symlinks pointing outside their folder, which are
-    not followed.
+    not followed. Files are plain strings: a backfill finds hundreds of thousands, and as ``Path``
+    objects they would take about 350 bytes each in the loader for the whole run (and be copied into
+    every worker), instead of about 100.
     """
-    files: list[Path] = []
+    files: list[str] = []
     refused: list[tuple[Path, str]] = []
     for raw in paths:
         root = Path(raw)
         if not root.exists() and not root.is_symlink():
             raise IngestError(f"no such file or folder: {root}")
         if root.is_file():
-            files.append(root)
+            files.append(str(root))
             continue
         base = root.resolve()
         for folder, dirs, names in os.walk(root, followlinks=False):
@@ -123,14 +125,13 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[Path, 
             for name in sorted(names):
                 if name.startswith("."):
                     continue
-                path = Path(folder) / name
-                if path.is_symlink():
-                    target = path.resolve()
-                    if not target.is_relative_to(base):
-                        refused.append((path, "a symbolic link to a file outside the folder being ingested; "
-                                              "not followed"))
+                path = os.path.join(folder, name)
+                if os.path.islink(path):
+                    if not Path(path).resolve().is_relative_to(base):
+                        refused.append((Path(path), "a symbolic link to a file outside the folder being "
+                                                    "ingested; not followed"))
                         continue
-                if path.is_file():
+                if os.path.isfile(path):
                     files.append(path)
     return files, refused
 
@@ -149,6 +150,16 @@ def statement_figures(values) -> dict[str, dict[str, int | None]]:
         if figures.get("funds") is None and "funds_summary" in figures:
             figures["funds"] = figures["funds_summary"]
     return out
+
+
+def release_arrow_memory() -> None:
+    """Return the memory Arrow has freed to the operating system.
+
+    pyarrow's allocator (mimalloc or jemalloc) keeps freed pages for reuse. Each batch builds its tables
+    and rewrites whole month partitions of the lake (read, merge, sort, write), so without this the loader
+    holds 100-200 MB more than it uses, in a different shape every batch. It costs well under a
+    millisecond per batch."""
+    pa.default_memory_pool().release_unused()
 
 
 class _BatchBuilder:
@@ -246,6 +257,9 @@ class Ingestor:
             self._reject(builder, Prepared(path, reason_code="symlink_outside", reason=why), rejected_keys)
         done = 0
         self.warehouse.dispose()  # no open database connection (or its threads) while workers fork
+        limit_memory = getattr(self.warehouse, "limit_memory", None)  # DuckDB: a capped buffer pool
+        if limit_memory is not None:
+            limit_memory()
         preparer = Preparer(self.settings.lake, self.settings.max_file_bytes, loaded_hashes, self.workers)
         with raw_archive.RawWriting(self.settings.lake), preparer:
             for prepared_batch in preparer.batches(files, self.settings.batch_size):
@@ -254,6 +268,7 @@ class Ingestor:
                 done += len(prepared_batch)
                 self._flush(builder)
                 builder = _BatchBuilder(self.run_id)
+                release_arrow_memory()
                 if self.progress is not None:
                     self.progress(done, len(files))
         if builder:

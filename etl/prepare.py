@@ -106,8 +106,8 @@ def _init_worker(lake: Path, max_bytes: int, known: frozenset[str]) -> None:
     _worker_args = (lake, max_bytes, known)
 
 
-def _prepare_in_worker(path: Path) -> Prepared:
-    return prepare(path, *_worker_args)
+def _prepare_in_worker(path: str | Path) -> Prepared:
+    return prepare(Path(path), *_worker_args)
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:
@@ -154,11 +154,11 @@ class Preparer:
         return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
                                    initargs=(self.lake, self.max_bytes, self.known))
 
-    def batches(self, paths: list[Path], batch_size: int) -> Iterator[list[Prepared]]:
-        """Prepared files, ``batch_size`` at a time and in the order given."""
+    def batches(self, paths: list[str] | list[Path], batch_size: int) -> Iterator[list[Prepared]]:
+        """Prepared files, ``batch_size`` at a time and in the order given (paths as ``str`` or ``Path``)."""
         if self.workers <= 1 or len(paths) < PARALLEL_THRESHOLD:
             for chunk in _chunks(paths, batch_size):
-                yield [prepare(p, self.lake, self.max_bytes, self.known) for p in chunk]
+                yield [prepare(Path(p), self.lake, self.max_bytes, self.known) for p in chunk]
             return
         self._pool = self._start_pool()
         chunksize = max(1, min(32, batch_size // (4 * self.workers)))
