@@ -157,8 +157,8 @@ def release_arrow_memory() -> None:
 
     pyarrow's allocator (mimalloc or jemalloc) keeps freed pages for reuse. Each batch builds its tables
     and rewrites whole month partitions of the lake (read, merge, sort, write), so without this the loader
-    holds 100-200 MB more than it uses, in a different shape every batch. It costs well under a
-    millisecond per batch."""
+    holds 100-200 MB more than it uses, in a different shape every batch. It costs a few milliseconds
+    per batch (a batch takes about a second)."""
     pa.default_memory_pool().release_unused()
 
 
