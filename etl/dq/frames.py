@@ -1,7 +1,8 @@
 """The frames Great Expectations validates, computed from the warehouse.
 
-* the statement frame: the ``dq_check_frame`` view for End Dates in range (one row per latest filing
-  and statement, residual columns per rule). On DuckDB it comes back as a pandas DataFrame; on
+* the statement frame: the rows of the ``dq_check_frame`` view for End Dates in range (one row per
+  latest filing and statement, residual columns per rule), computed pivot-first by the query
+  ``compile.frame_range_sql`` generates. On DuckDB it comes back as a pandas DataFrame; on
   PostgreSQL it is materialized as a table in the warehouse so GX validates it there, in SQL;
 * the anomaly frame: each firm's excess per statement against its excess on the previous business day;
 * the freshness frame: every (firm, business day) where the firm filed on the previous business day,
@@ -49,8 +50,9 @@ def _select(columns: list[str]) -> str:
 
 
 def statement_frame(warehouse: Warehouse, start: date, end: date, columns: list[str]) -> pd.DataFrame:
-    return warehouse.read_df(f"SELECT {_select(columns)} FROM {FRAME_VIEW} WHERE end_date BETWEEN :start AND :end",
-                             _range_params(start, end))
+    """The rows of ``dq_check_frame`` in range, pivoted per statement first (on DuckDB, ten years: 34 s
+    against 40-45 s through the view; one day: 0.17 s against 0.42 s)."""
+    return warehouse.read_df(frame_range_sql(columns), _range_params(start, end))
 
 
 def materialize_statement_frame(warehouse: Warehouse, start: date, end: date, columns: list[str]) -> int:
