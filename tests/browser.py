@@ -33,3 +33,14 @@ def render(page: Path, screenshot: Path, width: int = 1200, height: int = 1600) 
         capture_output=True, text=True, timeout=120)
     assert screenshot.exists(), f"chromium wrote no screenshot (exit {result.returncode}): {result.stderr[-500:]}"
     return _CONSOLE.findall(result.stderr)
+
+
+def rendered_dom(page: Path, profile_dir: Path) -> str:
+    """The page's DOM once its scripts have run (what a reader sees, as HTML)."""
+    profile = profile_dir / f".{page.stem}-chromium-profile"
+    result = subprocess.run(
+        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+         f"--user-data-dir={profile}", "--virtual-time-budget=5000", "--dump-dom", page.resolve().as_uri()],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout, f"chromium failed (exit {result.returncode}): {result.stderr[-500:]}"
+    return result.stdout

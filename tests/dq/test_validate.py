@@ -150,6 +150,29 @@ def test_runs_are_recorded_with_counts_results_and_data_docs(on_duckdb):
     assert "<html" in Path(run.data_docs_path).read_text().lower()
 
 
+@pytest.mark.browser
+def test_data_docs_open_offline_in_a_browser(on_duckdb, tmp_path):
+    """Every page of the Data Docs site reads its styles and scripts from the site itself, and the
+    index lists the run's validations once its scripts have run, in a browser with no network."""
+    from pathlib import Path
+
+    from etl.dq.data_docs import external_fetches
+    from tests.browser import render, rendered_dom
+
+    settings, summary, _, _ = on_duckdb
+    site = settings.data_docs
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) >= 4  # the index, a page per suite, a page per validation
+    assert {page.name: external_fetches(page) for page in pages if external_fetches(page)} == {}
+    index = Path(summary.data_docs_path)
+    assert render(index, tmp_path / "index.png") == []  # no console errors: jQuery and the tables loaded
+    dom = rendered_dom(index, tmp_path)
+    assert summary.run_id in dom and "dailyseg_statements" in dom
+    failed = next(p for p in pages if "dailyseg_statements" in p.parts and "validations" in p.parts)
+    assert render(failed, tmp_path / "statements.png") == []
+    assert "Unsuccessful Expectations" in rendered_dom(failed, tmp_path)
+
+
 def test_validation_of_a_date_range_checks_only_that_range(on_duckdb, corpus):
     settings, _, _, _ = on_duckdb
     day = planted.FULL_ERA[0]
