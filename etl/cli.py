@@ -158,7 +158,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         from etl.alerts import env_channels
         if not env_channels(settings):
             raise UsageError("--alert needs DAILYSEG_SMTP_URL (with DAILYSEG_ALERT_TO) or DAILYSEG_SLACK_WEBHOOK_URL")
-    summary = validate(settings, args.date_from, args.date_to)
+    summary = validate(settings, args.date_from, args.date_to, wait=args.wait,
+                       on_message=lambda message: print(message, file=sys.stderr, flush=True))
     print_validation_summary(summary)
     if args.timings:
         print("Time by step: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in summary.phases.items()))
@@ -320,6 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="date_from", type=_date, metavar="DATE", help="first End Date to check")
     p.add_argument("--to", dest="date_to", type=_date, metavar="DATE", help="last End Date to check")
     p.add_argument("--timings", action="store_true", help="print the time each step took")
+    p.add_argument("--wait", type=float, default=600.0, metavar="SECONDS",
+                   help="how long to wait for another validation, or a run holding the embedded warehouse "
+                        "(default 600)")
     p.add_argument("--alert", action="store_true",
                    help="send new findings by email (DAILYSEG_SMTP_URL, DAILYSEG_ALERT_FROM, DAILYSEG_ALERT_TO) and "
                         "Slack (DAILYSEG_SLACK_WEBHOOK_URL)")

@@ -26,7 +26,7 @@ from etl.dq.compile import SUITE_ANOMALIES, SUITE_FRESHNESS, SUITE_STATEMENTS, s
 from etl.dq.findings import RESULT_COLUMNS, Finding, FindingBuilder, rows_by_key, sort_findings
 from etl.settings import Settings
 from etl.locks import LockBusy
-from etl.warehouse import DATABASE_ERRORS, Warehouse, WarehouseError, exclusive_writer, open_warehouse
+from etl.warehouse import DATABASE_ERRORS, Warehouse, WarehouseError, exclusive_job, open_warehouse
 
 
 class ValidationError(RuntimeError):
@@ -219,9 +219,10 @@ def validate(settings: Settings, date_from: date | None = None, date_to: date | 
     if date_from and date_to and date_to < date_from:
         raise ValidationError("--to is before --from")
     try:
-        with exclusive_writer(settings.warehouse_url, wait, on_message):
+        # one validation at a time: on PostgreSQL runs share the scratch tables and the GX project
+        with exclusive_job(settings.warehouse_url, "validation", wait, on_message):
             return _validate(settings, date_from, date_to)
-    except LockBusy as exc:
+    except (LockBusy, WarehouseError) as exc:
         raise ValidationError(str(exc)) from None
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from etl.settings import normalize_warehouse_url
 from etl.warehouse.base import LoadBatch, Warehouse, WarehouseError, redact_url
 
-__all__ = ["DATABASE_ERRORS", "LoadBatch", "Warehouse", "WarehouseError", "exclusive_writer", "open_warehouse",
-           "redact_url"]
+__all__ = ["DATABASE_ERRORS", "LoadBatch", "Warehouse", "WarehouseError", "exclusive_job", "exclusive_writer",
+           "open_warehouse", "redact_url"]
 
 
 def _database_errors() -> tuple[type[BaseException], ...]:
@@ -61,3 +61,17 @@ def exclusive_writer(url: str, wait: float = 60.0, on_message=None):
     if path is None:
         return nullcontext()
     return exclusive(path.with_name(path.name + ".lock"), f"the warehouse {path.name}", wait=wait, on_wait=on_message)
+
+
+def exclusive_job(url: str, job: str, wait: float = 60.0, on_message=None):
+    """One run of ``job`` (e.g. "validation") at a time on a warehouse.
+
+    On the embedded DuckDB that is the writer lock, which every writer takes anyway; on PostgreSQL,
+    which lets many loaders write at once, a session advisory lock named after the job, for jobs
+    that share scratch tables and must not interleave.
+    """
+    normalized = normalize_warehouse_url(url)
+    if normalized.startswith("postgresql"):
+        from etl.warehouse.postgres_backend import advisory_lock
+        return advisory_lock(normalized, job, wait, on_message)
+    return exclusive_writer(url, wait, on_message)

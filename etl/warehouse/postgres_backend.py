@@ -9,6 +9,8 @@ primary key on ``seg_values`` would refuse it anyway).
 from __future__ import annotations
 
 import io
+import time
+from contextlib import contextmanager
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -79,3 +81,60 @@ class PostgresWarehouse(Warehouse):
                             f"SELECT {', '.join(REJECTED_COLUMNS)} FROM stage_rejected "
                             "ON CONFLICT DO NOTHING")
         return inserted
+
+
+def _advisory_key(job: str) -> int:
+    """A stable 64-bit key for ``job`` (PostgreSQL advisory locks are named by numbers)."""
+    import hashlib
+    return int.from_bytes(hashlib.sha256(f"dailyseg:{job}".encode()).digest()[:8], "big", signed=True)
+
+
+@contextmanager
+def advisory_lock(url: str, job: str, wait: float, on_wait=None):
+    """Hold a session advisory lock named after ``job`` on the warehouse for the ``with`` block.
+
+    A second holder waits up to ``wait`` seconds, then gets ``LockBusy`` naming the session that holds
+    it. The lock lives in its own connection (autocommit: no transaction stays open) and is released
+    when the block ends, or by the server when the process dies, so a crash leaves nothing behind.
+    """
+    from sqlalchemy.pool import NullPool
+
+    from etl.locks import LockBusy
+    from etl.warehouse.base import WarehouseError, redact_url
+
+    key = _advisory_key(job)
+    engine = sa.create_engine(url, poolclass=NullPool)
+    try:
+        try:
+            conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        except sa.exc.SQLAlchemyError as exc:
+            first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            raise WarehouseError(f"cannot open the warehouse {redact_url(url)}: {first}") from None
+        with conn:
+            deadline = time.monotonic() + wait
+            told = False
+            while not conn.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar():
+                holder = _lock_holder(conn, key)
+                if time.monotonic() >= deadline:
+                    raise LockBusy(f"another {job} is running on this warehouse ({holder}). Wait for it to "
+                                   "finish, or retry with a longer --wait.")
+                if on_wait is not None and not told:
+                    on_wait(f"waiting for another {job} to finish ({holder})")
+                    told = True
+                time.sleep(0.5)
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+    finally:
+        engine.dispose()
+
+
+def _lock_holder(conn: sa.Connection, key: int) -> str:
+    row = conn.execute(sa.text(
+        "SELECT a.pid, a.backend_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted "
+        "AND ((l.classid::bigint << 32) | l.objid::bigint) = :key"), {"key": key}).first()
+    if row is None:
+        return "its holder just finished"
+    return f"PostgreSQL session {row.pid}, connected since {row.backend_start:%Y-%m-%d %H:%M:%S}"

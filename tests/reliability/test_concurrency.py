@@ -95,3 +95,49 @@ def test_told_not_to_wait_the_second_ingest_fails_fast_and_changes_nothing(folde
     # and once it is free, the same command loads
     assert start(tmp_path / "h2", url, str(a), "--wait", "0").wait(timeout=600) == 0
     assert len(facts(tmp_path / "h2", url)["filings"]) == sum(1 for _ in a.rglob("*.txt"))
+
+
+def test_two_validations_at_once_on_postgresql_both_complete_with_the_same_counts(folders, tmp_path):
+    """The nightly DAG and an analyst's CLI run may validate the same PostgreSQL warehouse at once:
+    the second waits for the first (they share the scratch tables and the GX project) and both land."""
+    _, _, union = folders
+    url, drop = new_pg_database()
+    try:
+        assert start(tmp_path / "home", url, str(union)).wait(timeout=600) == 0
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DAILYSEG_")}
+        env.update({"DAILYSEG_HOME": str(tmp_path / "home"), "DAILYSEG_WAREHOUSE": url})
+        runs = [subprocess.Popen([DAILYSEG, "validate"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True) for _ in range(2)]
+        outs = [p.communicate(timeout=600) for p in runs]
+        assert [p.returncode for p in runs] == [0, 0], outs
+        from etl.warehouse import open_warehouse
+        wh = open_warehouse(url)
+        recorded = wh.read_df("SELECT status, filings_checked, statements_checked, expectations, failures "
+                              "FROM dq_runs ORDER BY started_at")
+        leftovers = wh.read_df("SELECT tablename FROM pg_tables WHERE tablename LIKE 'dq_frame%'")
+        wh.dispose()
+        assert list(recorded.status) == ["completed", "completed"]
+        assert recorded.iloc[0, 1:].tolist() == recorded.iloc[1, 1:].tolist()
+        assert recorded.filings_checked.iloc[0] > 0
+        assert leftovers.empty
+    finally:
+        drop()
+
+
+def test_told_not_to_wait_a_second_validation_on_postgresql_says_who_is_running(folders, tmp_path):
+    from etl.warehouse.postgres_backend import advisory_lock
+    url, drop = new_pg_database()
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DAILYSEG_")}
+        env.update({"DAILYSEG_HOME": str(tmp_path / "home"), "DAILYSEG_WAREHOUSE": url})
+        with advisory_lock(url, "validation", wait=0):
+            second = subprocess.run([DAILYSEG, "validate", "--wait", "0"], env=env, capture_output=True, text=True,
+                                    timeout=300)
+        assert second.returncode == 2, second.stderr
+        assert "another validation is running on this warehouse (PostgreSQL session" in second.stderr
+        assert "Traceback" not in second.stderr
+        after = subprocess.run([DAILYSEG, "validate", "--wait", "0"], env=env, capture_output=True, text=True,
+                               timeout=300)
+        assert after.returncode == 0, after.stderr  # released with the block: nothing left behind
+    finally:
+        drop()
