@@ -257,7 +257,7 @@ class Ingestor:
             self._reject(builder, Prepared(path, reason_code="symlink_outside", reason=why), rejected_keys)
         done = 0
         self.warehouse.dispose()  # no open database connection (or its threads) while workers fork
-        limit_memory = getattr(self.warehouse, "limit_memory", None)  # DuckDB: a capped buffer pool
+        limit_memory = getattr(self.warehouse, "limit_memory", None)  # DuckDB: cap its block cache
         if limit_memory is not None:
             limit_memory()
         preparer = Preparer(self.settings.lake, self.settings.max_file_bytes, loaded_hashes, self.workers)

@@ -21,13 +21,16 @@ from etl.warehouse.base import (FILINGS_COLUMNS, REJECTED_COLUMNS, STATEMENTS_CO
                                 LoadBatch, Warehouse)
 
 
-#: DuckDB's memory limit while loading. DuckDB keeps every block it has written or read in its buffer
-#: pool until the pool reaches its limit, which defaults to 80% of the machine's memory: over a long load
-#: that is most of the new database (about 330 MB of cached blocks after 250,000 filings), held for
-#: nothing, since a load only appends and checks keys (it touches under 10 MB of the key indexes). Blocks
-#: already on disk are dropped first when the pool is full, and data not yet on disk can spill to a
-#: temporary file, so the cap does not slow the load.
-LOAD_MEMORY_LIMIT = "128MB"
+#: DuckDB's memory limit while loading, in MiB (doubled when a batch needs more). DuckDB keeps every
+#: block it has written or read in its buffer pool until the pool reaches its limit, which defaults to
+#: 80% of the machine's memory: over a long load that is most of the new database (about 330 MB after
+#: 250,000 filings), held for nothing, since a load only appends and checks keys. With a limit, blocks
+#: already on disk are dropped first. What a batch cannot do without is the key indexes: its inserts
+#: touch most of the primary-key and unique indexes (the keys are hashes, spread over the whole index)
+#: and keep them until the next checkpoint, about 0.45 MB per 1,000 filings in the warehouse, so any
+#: fixed limit fails once the warehouse is big enough (64 MB did at 121,000 filings). A batch refused
+#: for memory is therefore rolled back and retried with twice the limit, up to DuckDB's default.
+LOAD_MEMORY_LIMIT_MB = 128
 
 _NAMED_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")  # SQLAlchemy's :name -> DuckDB's $name
 
@@ -38,6 +41,12 @@ def database_path(url: str) -> Path | None:
     if not database or database == ":memory:":
         return None
     return Path(database)
+
+
+def _size_bytes(setting: str) -> float:
+    """DuckDB's rendering of a size ('18.8 GiB', '128.0 MiB') in bytes."""
+    number, unit = setting.split()
+    return float(number) * 1024 ** {"bytes": 0, "KiB": 1, "MiB": 2, "GiB": 3, "TiB": 4}[unit]
 
 
 def _unregister(raw, *names: str) -> None:
@@ -60,18 +69,40 @@ class DuckDBWarehouse(Warehouse):
         engine = sa.create_engine(url, poolclass=QueuePool, pool_size=1, max_overflow=4)
         super().__init__(url, engine)
         self.path = path
-        self.memory_limit: str | None = None
+        self.memory_limit_mb: int | None = None  # None: DuckDB's default
         event.listen(engine, "connect", self._configure)
 
     def _configure(self, dbapi_connection, _record) -> None:
-        if self.memory_limit is not None:
-            dbapi_connection.execute(f"SET memory_limit = '{self.memory_limit}'")
+        if self.memory_limit_mb is not None:
+            dbapi_connection.execute(f"SET memory_limit = '{self.memory_limit_mb}MiB'")
 
-    def limit_memory(self, limit: str = LOAD_MEMORY_LIMIT) -> None:
-        """Cap DuckDB's memory (its buffer pool) at ``limit`` for connections opened from now on.
+    def limit_memory(self, mb: int | None = None) -> None:
+        """Cap DuckDB's memory at ``mb`` (``LOAD_MEMORY_LIMIT_MB``) for this process's connections; the
+        loader calls this."""
+        self.memory_limit_mb = mb or LOAD_MEMORY_LIMIT_MB
+        self.engine.dispose()  # connections opened from now on carry the limit
 
-        The loader calls this: without it the buffer pool grows with everything the run writes."""
-        self.memory_limit = limit
+    def _raise_limit(self, exc: BaseException) -> bool:
+        """After an out-of-memory error under our limit: double it (or lift it) and say whether to retry."""
+        if self.memory_limit_mb is None or not isinstance(getattr(exc, "orig", exc), duckdb.OutOfMemoryException):
+            return False
+        ceiling = duckdb.connect().execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        doubled = self.memory_limit_mb * 2
+        self.memory_limit_mb = doubled if doubled * 1024 ** 2 < _size_bytes(ceiling) else None
+        self.engine.dispose()  # the failed transaction is rolled back; reopen with the new limit
+        return True
+
+    def _with_memory(self, work):
+        while True:
+            try:
+                return work()
+            except (duckdb.Error, sa.exc.DBAPIError) as exc:
+                if not self._raise_limit(exc):
+                    raise
+
+    def clear_lake_pending(self, filing_ids) -> None:
+        ids = list(filing_ids)  # its commit may checkpoint, which needs the key indexes in memory
+        self._with_memory(lambda: super(DuckDBWarehouse, self).clear_lake_pending(ids))
 
     def read_df(self, sql, params=None):
         """Query results as a DataFrame, through DuckDB's own columnar transfer (not row by row)."""
@@ -93,6 +124,9 @@ class DuckDBWarehouse(Warehouse):
             _unregister(raw, "insert_rows")
 
     def write_batch(self, batch: LoadBatch) -> set[str]:
+        return self._with_memory(lambda: self._write_batch(batch))
+
+    def _write_batch(self, batch: LoadBatch) -> set[str]:
         ids = batch.filing_ids
         with self.begin() as conn:
             raw = conn.connection.driver_connection
