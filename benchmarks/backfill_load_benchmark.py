@@ -10,7 +10,8 @@ proportional set size, so pages the forked workers share count once) and whether
 answers a count query meanwhile (on PostgreSQL a reader runs beside the load; the embedded DuckDB
 file admits one process, so there the Parquet lake is what stays readable during a load). Prints
 wall time, throughput, peak and median memory, and how the peak grew from the first to the last
-quarter of the run (flat means it does not grow with the corpus). Target: under 1 GB peak.
+quarter of the run (flat means it does not grow with the corpus), for the whole and for the loader
+process and its workers apart. Target: under 1 GB peak.
 """
 
 from __future__ import annotations
@@ -29,9 +30,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest_benchmark import DAILYSEG  # noqa: E402
 
 
-def tree_pss_mb(pid: int) -> float:
-    """Proportional set size of a process and its descendants, in MB."""
-    pids, frontier = [pid], [pid]
+def pss_mb(pid: int) -> float:
+    """Proportional set size of one process, in MB (0 once it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def tree_pss_mb(pid: int) -> tuple[float, float]:
+    """Proportional set size of a process and of its descendants, in MB."""
+    pids, frontier = [], [pid]
     while frontier:
         parent = frontier.pop()
         try:
@@ -40,15 +52,7 @@ def tree_pss_mb(pid: int) -> float:
             children = []
         pids += [int(c) for c in children]
         frontier += [int(c) for c in children]
-    total = 0
-    for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return total / 1024
+    return pss_mb(pid), sum(pss_mb(p) for p in pids)
 
 
 def reader_answers(url: str, lake: Path) -> bool:
@@ -98,7 +102,7 @@ def main() -> None:
                             stderr=subprocess.STDOUT, text=True)
     samples, answered, asked = [], 0, 0
     while proc.poll() is None:
-        samples.append((time.perf_counter() - t0, tree_pss_mb(proc.pid)))
+        samples.append((time.perf_counter() - t0, *tree_pss_mb(proc.pid)))
         asked += 1
         answered += reader_answers(url, work / "home" / "lake")
         time.sleep(1)
@@ -106,12 +110,17 @@ def main() -> None:
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"ingest failed ({proc.returncode}):\n{out[-3000:]}")
-    memory = [m for _, m in samples if m > 0]
+    samples = [s for s in samples if s[1] > 0]
+    memory = [loader + workers for _, loader, workers in samples]
     quarter = max(1, len(memory) // 4)
     print(out.strip().splitlines()[-1] if out.strip() else "")
     print(f"wall {wall:,.0f} s  ({files / wall:,.0f} files/s)")
     print(f"memory (PSS of ingest and workers): peak {max(memory):,.0f} MB, median {statistics.median(memory):,.0f} MB, "
           f"peak in the first quarter {max(memory[:quarter]):,.0f} MB, in the last {max(memory[-quarter:]):,.0f} MB")
+    for name, column in (("the loader process", 1), ("the parsing workers", 2)):
+        part = [s[column] for s in samples]
+        print(f"  of which {name}: peak {max(part):,.0f} MB, first quarter {max(part[:quarter]):,.0f} MB, "
+              f"last {max(part[-quarter:]):,.0f} MB")
     print(f"readers answered {answered} of {asked} times while the load ran "
           f"({'the warehouse' if url.startswith('postgresql') else 'the Parquet lake'})")
 
