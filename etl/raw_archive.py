@@ -77,7 +77,9 @@ class RawWriting:
 
     def __enter__(self) -> "RawWriting":
         self.raw.mkdir(parents=True, exist_ok=True)
-        dead = [m for m in self.raw.glob(".writing-*") if m.name[9:].isdigit() and not _alive(int(m.name[9:]))]
+        me = os.getpid()  # our own marker at entry: an earlier run in this process ended on an error
+        dead = [m for m in self.raw.glob(".writing-*")
+                if m.name[9:].isdigit() and (int(m.name[9:]) == me or not _alive(int(m.name[9:])))]
         if dead:
             sweep_abandoned(self.raw)
             for marker in dead:
@@ -85,8 +87,11 @@ class RawWriting:
         self.marker.touch()
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.marker.unlink(missing_ok=True)
+    def __exit__(self, exc_type, *_) -> None:
+        # After an error the marker stays: a worker killed mid-write leaves its temporary behind, and
+        # may not even be reaped yet, so the next run (which finds this marker's run over) sweeps.
+        if exc_type is None:
+            self.marker.unlink(missing_ok=True)
 
 
 def sweep_abandoned(raw: Path) -> int:
