@@ -106,8 +106,8 @@ def _init_worker(lake: Path, max_bytes: int, known: frozenset[str]) -> None:
     _worker_args = (lake, max_bytes, known)
 
 
-def _prepare_in_worker(path: str | Path) -> Prepared:
-    return prepare(Path(path), *_worker_args)
+def _prepare_many_in_worker(paths: list) -> list[Prepared]:
+    return [prepare(Path(path), *_worker_args) for path in paths]
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:
@@ -140,8 +140,33 @@ class Preparer:
         else:  # stopping on an error: the workers' remaining work is not wanted, and one may be dead
             for process in list((getattr(self._pool, "_processes", None) or {}).values()):
                 process.kill()  # a dead worker can leave the others blocked on a queue lock it held
+            # A worker killed while sending a result leaves half a message in the result pipe, and the
+            # pool's manager thread waits in recv() for the rest, forever, since this process holds the
+            # pipe's write end too; the interpreter then hangs at exit joining that thread. Closing our
+            # write end turns the wait into an EOF, which the manager treats as a broken pool.
+            writer = getattr(getattr(self._pool, "_result_queue", None), "_writer", None)
+            if writer is not None:
+                writer.close()
             self._pool.shutdown(wait=False, cancel_futures=True)
         self._pool = None
+
+    def _collect(self, futures) -> list[Prepared]:
+        """The futures' results in order. Waits in short steps and checks the workers meanwhile: the
+        pool itself notices a dead worker, except when it died halfway through sending a result, and
+        then would wait for the rest of that message forever."""
+        from concurrent.futures import TimeoutError as FutureTimeout
+        from concurrent.futures.process import BrokenProcessPool
+        out: list[Prepared] = []
+        for future in futures:
+            while True:
+                try:
+                    out += future.result(timeout=1.0)
+                    break
+                except FutureTimeout:
+                    processes = (getattr(self._pool, "_processes", None) or {}).values()
+                    if any(p.exitcode is not None for p in list(processes)):
+                        raise BrokenProcessPool("a worker process exited") from None
+        return out
 
     def _start_pool(self):
         # fork, not spawn/forkserver: those re-import the caller's __main__, which fails (and respawns
@@ -166,12 +191,13 @@ class Preparer:
         pending = None
         try:
             for chunk in _chunks(paths, batch_size):
-                started = self._pool.map(_prepare_in_worker, chunk, chunksize=chunksize)  # parses while the caller writes
+                started = [self._pool.submit(_prepare_many_in_worker, part)  # parses while the caller writes
+                           for part in _chunks(chunk, chunksize)]
                 if pending is not None:
-                    yield list(pending)
+                    yield self._collect(pending)
                 pending = started
             if pending is not None:
-                yield list(pending)
+                yield self._collect(pending)
         except BrokenProcessPool:
             raise WorkerLost("a parsing worker stopped abruptly (killed, or out of memory); everything loaded "
                              "so far is kept: run the same command again to finish") from None
