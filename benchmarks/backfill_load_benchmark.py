@@ -27,7 +27,7 @@ from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest_benchmark import DAILYSEG  # noqa: E402
+from ingest_benchmark import DAILYSEG, process_tree  # noqa: E402
 
 
 def pss_mb(pid: int) -> float:
@@ -43,16 +43,7 @@ def pss_mb(pid: int) -> float:
 
 def tree_pss_mb(pid: int) -> tuple[float, float]:
     """Proportional set size of a process and of its descendants, in MB."""
-    pids, frontier = [], [pid]
-    while frontier:
-        parent = frontier.pop()
-        try:
-            children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
-        except OSError:
-            children = []
-        pids += [int(c) for c in children]
-        frontier += [int(c) for c in children]
-    return pss_mb(pid), sum(pss_mb(p) for p in pids)
+    return pss_mb(pid), sum(pss_mb(p) for p in process_tree(pid)[1:])
 
 
 def reader_answers(url: str, lake: Path) -> bool:

@@ -36,7 +36,8 @@ def _status_kb(pid: int, field: str) -> int:
     return 0
 
 
-def _tree(pid: int) -> list[int]:
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants."""
     pids, frontier = [pid], [pid]
     while frontier:
         parent = frontier.pop()
@@ -65,7 +66,7 @@ def run_measured(cmd: list[str], env: dict[str, str], ok_codes=(0,)) -> tuple[fl
     reader.start()
     peak_kb = 0
     while proc.poll() is None:
-        tree = _tree(proc.pid)
+        tree = process_tree(proc.pid)
         total = sum(_status_kb(pid, "VmRSS") for pid in tree)
         peak_kb = max(peak_kb, total, _status_kb(proc.pid, "VmHWM"))
         time.sleep(0.05)

@@ -21,27 +21,36 @@ class LockBusy(RuntimeError):
     """Another process holds the lock; the message says which and what to do."""
 
 
+def wait_for(try_acquire, holder, wait: float, on_wait, busy, waiting, poll: float = 0.2) -> None:
+    """Call ``try_acquire`` until it returns True. Meanwhile tell ``on_wait`` once, with
+    ``waiting(holder())``; after ``wait`` seconds raise ``LockBusy(busy(holder()))``."""
+    deadline = time.monotonic() + wait
+    told = False
+    while not try_acquire():
+        who = holder()
+        if time.monotonic() >= deadline:
+            raise LockBusy(busy(who))
+        if on_wait is not None and not told:
+            on_wait(waiting(who))
+            told = True
+        time.sleep(poll)
+
+
 @contextmanager
 def exclusive(path: Path, purpose: str, wait: float = 0.0, on_wait=None):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        deadline = time.monotonic() + wait
-        told = False
-        while True:
+        def try_lock() -> bool:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
+                return True
             except BlockingIOError:
-                holder = _holder(fd)
-                if time.monotonic() >= deadline:
-                    raise LockBusy(
-                        f"{purpose} is busy: {holder}. Wait for it to finish, or retry with a longer --wait."
-                    ) from None
-                if on_wait is not None and not told:
-                    on_wait(f"waiting for {purpose}: {holder}")
-                    told = True
-                time.sleep(0.2)
+                return False
+
+        wait_for(try_lock, lambda: _holder(fd), wait, on_wait,
+                 busy=lambda who: f"{purpose} is busy: {who}. Wait for it to finish, or retry with a longer --wait.",
+                 waiting=lambda who: f"waiting for {purpose}: {who}")
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps({"pid": os.getpid(), "since": datetime.now(timezone.utc).isoformat(
             timespec="seconds"), "purpose": purpose}).encode(), 0)

@@ -9,7 +9,6 @@ primary key on ``seg_values`` would refuse it anyway).
 from __future__ import annotations
 
 import io
-import time
 from contextlib import contextmanager
 
 import pyarrow as pa
@@ -99,7 +98,7 @@ def advisory_lock(url: str, job: str, wait: float, on_wait=None):
     """
     from sqlalchemy.pool import NullPool
 
-    from etl.locks import LockBusy
+    from etl.locks import wait_for
     from etl.warehouse.base import WarehouseError, redact_url
 
     key = _advisory_key(job)
@@ -111,17 +110,11 @@ def advisory_lock(url: str, job: str, wait: float, on_wait=None):
             first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
             raise WarehouseError(f"cannot open the warehouse {redact_url(url)}: {first}") from None
         with conn:
-            deadline = time.monotonic() + wait
-            told = False
-            while not conn.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar():
-                holder = _lock_holder(conn, key)
-                if time.monotonic() >= deadline:
-                    raise LockBusy(f"another {job} is running on this warehouse ({holder}). Wait for it to "
-                                   "finish, or retry with a longer --wait.")
-                if on_wait is not None and not told:
-                    on_wait(f"waiting for another {job} to finish ({holder})")
-                    told = True
-                time.sleep(0.5)
+            wait_for(lambda: conn.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar(),
+                     lambda: _lock_holder(conn, key), wait, on_wait,
+                     busy=lambda who: f"another {job} is running on this warehouse ({who}). Wait for it to "
+                                      "finish, or retry with a longer --wait.",
+                     waiting=lambda who: f"waiting for another {job} to finish ({who})", poll=0.5)
             try:
                 yield
             finally:
