@@ -34,32 +34,28 @@ from etl.warehouse.base import FIGURE_COLUMNS, FILINGS_COLUMNS, REJECTED_COLUMNS
 
 Progress = Callable[[int, int], None]
 
-_FILINGS_SCHEMA = pa.schema([
+FILINGS_SCHEMA = pa.schema([
     ("filing_id", pa.string()), ("firm", pa.string()), ("end_date", pa.date32()), ("submit_date", pa.date32()),
     ("status", pa.string()), ("form", pa.string()), ("source_path", pa.string()), ("sha256", pa.string()),
     ("loaded_at", pa.timestamp("us")), ("raw_path", pa.string()), ("size_bytes", pa.int64()),
     ("statements", pa.string()), ("n_values", pa.int32()), ("unknown_codes", pa.string()),
     ("notes", pa.string()), ("run_id", pa.string()),
 ])
-_STATEMENTS_SCHEMA = pa.schema([
+STATEMENTS_SCHEMA = pa.schema([
     ("filing_id", pa.string()), ("firm", pa.string()), ("end_date", pa.date32()), ("submit_date", pa.date32()),
     ("status", pa.string()), ("statement", pa.string()), ("n_values", pa.int32()),
     *((name, pa.int64()) for name in FIGURE_COLUMNS),
 ])
-_VALUES_SCHEMA = pa.schema([
-    ("filing_id", pa.string()), ("firm", pa.string()), ("end_date", pa.date32()), ("submit_date", pa.date32()),
-    ("status", pa.string()), ("statement", pa.string()), ("line", pa.string()), ("label", pa.string()),
-    ("code", pa.string()), ("value", pa.int64()), ("sha256", pa.string()),
-])
-_REJECTED_SCHEMA = pa.schema([
+VALUES_SCHEMA = lake.VALUES_SCHEMA  # the lake keeps each value's sha256 too; the warehouse does not
+REJECTED_SCHEMA = pa.schema([
     ("source_path", pa.string()), ("sha256", pa.string()), ("reason", pa.string()), ("line_no", pa.int32()),
     ("rejected_at", pa.timestamp("us")), ("reason_code", pa.string()), ("quarantine_path", pa.string()),
     ("size_bytes", pa.int64()), ("run_id", pa.string()),
 ])
-assert tuple(_FILINGS_SCHEMA.names) == FILINGS_COLUMNS
-assert tuple(_STATEMENTS_SCHEMA.names) == STATEMENTS_COLUMNS
-assert tuple(_VALUES_SCHEMA.names[:-1]) == VALUES_COLUMNS
-assert tuple(_REJECTED_SCHEMA.names) == REJECTED_COLUMNS
+assert tuple(FILINGS_SCHEMA.names) == FILINGS_COLUMNS
+assert tuple(STATEMENTS_SCHEMA.names) == STATEMENTS_COLUMNS
+assert tuple(VALUES_SCHEMA.names[:-1]) == VALUES_COLUMNS
+assert tuple(REJECTED_SCHEMA.names) == REJECTED_COLUMNS
 
 
 class IngestError(RuntimeError):
@@ -152,6 +148,22 @@ def statement_figures(values) -> dict[str, dict[str, int | None]]:
     return out
 
 
+def append_statement_rows(columns: dict[str, list], filing: dict, statements: Iterable[str], values) -> None:
+    """Append a filing's ``filing_statements`` rows to ``columns``: one per statement it carries, with
+    its number of values and headline figures. ``filing`` holds the filing's key columns; ``values``
+    are its values (anything with ``statement``, ``code`` and ``value``)."""
+    per_statement = Counter(v.statement for v in values)
+    figures = statement_figures(values)
+    for statement in statements:
+        for key in ("filing_id", "firm", "end_date", "submit_date", "status"):
+            columns[key].append(filing[key])
+        columns["statement"].append(statement)
+        columns["n_values"].append(per_statement.get(statement, 0))
+        mine = figures.get(statement, {})
+        for name in FIGURE_COLUMNS:
+            columns[name].append(mine.get(name))
+
+
 def release_arrow_memory() -> None:
     """Return the memory Arrow has freed to the operating system.
 
@@ -167,16 +179,15 @@ class _BatchBuilder:
 
     def __init__(self, run_id: str):
         self.run_id = run_id
-        self.filings: dict[str, list] = {name: [] for name in _FILINGS_SCHEMA.names}
-        self.statements: dict[str, list] = {name: [] for name in _STATEMENTS_SCHEMA.names}
-        self.values: dict[str, list] = {name: [] for name in _VALUES_SCHEMA.names}
-        self.rejected: dict[str, list] = {name: [] for name in _REJECTED_SCHEMA.names}
+        self.filings: dict[str, list] = {name: [] for name in FILINGS_SCHEMA.names}
+        self.statements: dict[str, list] = {name: [] for name in STATEMENTS_SCHEMA.names}
+        self.values: dict[str, list] = {name: [] for name in VALUES_SCHEMA.names}
+        self.rejected: dict[str, list] = {name: [] for name in REJECTED_SCHEMA.names}
         self.count = 0
 
     def add_filing(self, parsed: ParsedFiling, sha: str, source: str, raw_path: str, size: int, now) -> None:
         h = parsed.header
         filing_id = sha[:16]
-        per_statement = Counter(v.statement for v in parsed.values)
         row = {
             "filing_id": filing_id, "firm": h.firm, "end_date": h.end_date, "submit_date": h.submit_date,
             "status": h.status, "form": h.form, "source_path": source, "sha256": sha, "loaded_at": now,
@@ -187,15 +198,7 @@ class _BatchBuilder:
         }
         for key, value in row.items():
             self.filings[key].append(value)
-        figures = statement_figures(parsed.values)
-        for statement in parsed.statements:
-            for key, value in (("filing_id", filing_id), ("firm", h.firm), ("end_date", h.end_date),
-                               ("submit_date", h.submit_date), ("status", h.status), ("statement", statement),
-                               ("n_values", per_statement.get(statement, 0))):
-                self.statements[key].append(value)
-            mine = figures.get(statement, {})
-            for name in FIGURE_COLUMNS:
-                self.statements[name].append(mine.get(name))
+        append_statement_rows(self.statements, row, parsed.statements, parsed.values)
         n = len(parsed.values)
         if n:
             v = self.values
@@ -214,16 +217,16 @@ class _BatchBuilder:
         self.count += 1
 
     def add_rejection(self, row: dict) -> None:
-        for key in _REJECTED_SCHEMA.names:
+        for key in REJECTED_SCHEMA.names:
             self.rejected[key].append(row.get(key))
 
     def build(self) -> LoadBatch:
         return LoadBatch(
             run_id=self.run_id,
-            filings=pa.table(self.filings, schema=_FILINGS_SCHEMA),
-            statements=pa.table(self.statements, schema=_STATEMENTS_SCHEMA),
-            values=pa.table(self.values, schema=_VALUES_SCHEMA),
-            rejected=pa.table(self.rejected, schema=_REJECTED_SCHEMA),
+            filings=pa.table(self.filings, schema=FILINGS_SCHEMA),
+            statements=pa.table(self.statements, schema=STATEMENTS_SCHEMA),
+            values=pa.table(self.values, schema=VALUES_SCHEMA),
+            rejected=pa.table(self.rejected, schema=REJECTED_SCHEMA),
         )
 
     def __bool__(self) -> bool:
@@ -351,10 +354,10 @@ class Ingestor:
         self.on_message(f"finishing the lake partitions of {len(ids)} filings from an interrupted run")
         values = self.warehouse.values_of_filings(ids)
         filings = self.warehouse.filings_of(ids)
-        values_table = pa.Table.from_pandas(values, preserve_index=False).cast(_VALUES_SCHEMA) \
-            if len(values) else _VALUES_SCHEMA.empty_table()
-        filings_table = pa.Table.from_pandas(filings[list(_FILINGS_SCHEMA.names)], preserve_index=False) \
-            .cast(_FILINGS_SCHEMA) if len(filings) else _FILINGS_SCHEMA.empty_table()
+        values_table = pa.Table.from_pandas(values, preserve_index=False).cast(VALUES_SCHEMA) \
+            if len(values) else VALUES_SCHEMA.empty_table()
+        filings_table = pa.Table.from_pandas(filings[list(FILINGS_SCHEMA.names)], preserve_index=False) \
+            .cast(FILINGS_SCHEMA) if len(filings) else FILINGS_SCHEMA.empty_table()
         lake.write_partitions(self.settings.lake, values_table, filings_table)
         self.warehouse.clear_lake_pending(ids)
         self.summary.recovered_filings = len(ids)

@@ -101,3 +101,23 @@ def write_partitions(lake: Path, values: pa.Table, filings: pa.Table) -> int:
                      parts.get("seg_values", values.schema.empty_table()), ids, _SORT)
             _rewrite(_partition_dir(lake, "filings", year, month) / "part-0.parquet", parts["filings"], ids, _SORT)
     return len(months)
+
+
+def months(lake: Path) -> list[tuple[int, int]]:
+    """The (year, month) partitions the lake holds filings for, in order."""
+    found = []
+    for part in (lake / "filings").glob("year=*/month=*/part-0.parquet"):
+        found.append((int(part.parent.parent.name[5:]), int(part.parent.name[6:])))
+    return sorted(found)
+
+
+def read_month(lake: Path, year: int, month: int) -> tuple[pa.Table, pa.Table]:
+    """One month's (filings, seg_values) as the loader wrote them, read under the lake lock so that a
+    writer renaming new partitions in between cannot pair one version of the filings with another of
+    their values."""
+    with exclusive(lake / ".lock", "the lake", wait=600):
+        filings = pq.read_table(_partition_dir(lake, "filings", year, month) / "part-0.parquet")
+        values_file = _partition_dir(lake, "seg_values", year, month) / "part-0.parquet"
+        values = pq.read_table(values_file) if values_file.exists() else VALUES_SCHEMA.empty_table()
+    return filings, values.select(VALUES_SCHEMA.names).cast(VALUES_SCHEMA)
+
