@@ -258,6 +258,31 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    from etl.console import ProgressBar
+    from etl.rebuild import rebuild
+    settings = _settings(args)
+    bar = None if args.quiet else ProgressBar("rebuild", unit="months")
+    summary = rebuild(settings, replace=args.replace, progress=bar, wait=args.wait,
+                      on_message=lambda m: print(m, file=sys.stderr))
+    if bar:
+        bar.close()
+    if summary.damage:
+        print(f"The warehouse file was damaged ({summary.damage}).")
+    if summary.kept:
+        print(f"Set aside, not deleted: {', '.join(_short_path(p) for p in summary.kept)}")
+    print(f"Rebuilt {summary.warehouse} from the lake {_short_path(summary.lake)} in {summary.seconds:.1f} s:")
+    print(f"  filings    {summary.filings:>12,}   ({summary.months} months of the lake)")
+    print(f"  values     {summary.value_rows:>12,}")
+    print(f"  rejected   {summary.rejected:>12,}   (from the quarantine)")
+    if summary.raw_loaded:
+        print(f"  from raw   {summary.raw_loaded:>12,}   (filings a stopped run committed but had not written to "
+              "the lake)")
+    print("Not in the lake, so not rebuilt: the ingest history, the data-quality results (run dailyseg validate) "
+          "and the alert history (the next alerting validation announces every open finding as new).")
+    return EXIT_OK
+
+
 def cmd_grant(args: argparse.Namespace) -> int:
     from etl.warehouse import open_warehouse
     from etl.warehouse.roles import grant_roles
@@ -373,6 +398,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_location_flags(p)
     p.set_defaults(func=cmd_sql)
 
+    p = sub.add_parser("rebuild", help="rebuild the warehouse from the lake (a damaged or lost warehouse file)",
+                       description="Rebuild the warehouse's filings, values and rejections from the lake: its "
+                                   "Parquet files, its quarantine and its raw zone. An embedded warehouse file that "
+                                   "cannot be read is renamed aside (never deleted) first. The ingest, "
+                                   "data-quality and alert history are not in the lake and start afresh.")
+    p.add_argument("--replace", action="store_true",
+                   help="also set aside an embedded warehouse file that still opens and holds filings")
+    p.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
+                   help="how long to wait for another run holding the warehouse (default 60)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_location_flags(p)
+    p.set_defaults(func=cmd_rebuild)
+
     p = sub.add_parser("grant", help="create least-privilege loader and analyst roles on a PostgreSQL warehouse",
                        description="Run as the database owner after the schema exists: the loader role may read "
                                    "and write the warehouse tables (not change or drop them); the analyst role "
@@ -408,12 +446,14 @@ def main(argv: list[str] | None = None) -> int:
     from etl.analyst.query import QueryError
     from etl.analyst.trends import UnknownFirm
     from etl.prepare import WorkerLost
+    from etl.rebuild import RebuildError
     except_types = (UsageError, IngestError, ValidationError, WarehouseError, LockBusy, AlertConfigError, ReportError,
-                    UnknownFirm, QueryError, WorkerLost)
+                    UnknownFirm, QueryError, WorkerLost, RebuildError)
     try:
         return args.func(args)
     except except_types as exc:
-        print(f"dailyseg {args.command}: {exc}", file=sys.stderr)
+        from etl.warehouse.duckdb_backend import with_damage_hint
+        print(f"dailyseg {args.command}: {with_damage_hint(str(exc))}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     except KeyboardInterrupt:
         print(f"\ndailyseg {args.command}: interrupted; a re-run continues where this one stopped", file=sys.stderr)
@@ -423,7 +463,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # an unexpected failure: one line, the traceback only on request
         if os.environ.get("DAILYSEG_DEBUG"):
             traceback.print_exc()
-        first_line = (str(exc).strip().splitlines() or [""])[0][:300]
+        from etl.warehouse.duckdb_backend import with_damage_hint
+        first_line = with_damage_hint((str(exc).strip().splitlines() or [""])[0][:300])
         print(f"dailyseg {args.command}: unexpected error: {type(exc).__name__}: {first_line} "
               "(set DAILYSEG_DEBUG=1 to see where)", file=sys.stderr)
         return EXIT_CANNOT_RUN

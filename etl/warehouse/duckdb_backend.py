@@ -43,6 +43,19 @@ def database_path(url: str) -> Path | None:
     return Path(database)
 
 
+#: how DuckDB words a database file or WAL it cannot read back
+_DAMAGED = re.compile(r"Corrupt database file|Corrupt WAL file|remaining in MetadataReader|"
+                      r"Failure while replaying WAL", re.IGNORECASE)
+
+
+def with_damage_hint(message: str) -> str:
+    """``message``, plus what to do when it is DuckDB saying the warehouse file is damaged."""
+    if not _DAMAGED.search(message) or "dailyseg rebuild" in message:
+        return message
+    return (f"{message} (the warehouse file is damaged: `dailyseg rebuild` rebuilds the warehouse from the lake "
+            "and keeps the damaged file aside)")
+
+
 def _size_bytes(setting: str) -> float:
     """DuckDB's rendering of a size ('18.8 GiB', '128.0 MiB') in bytes."""
     number, unit = setting.split()
@@ -71,6 +84,9 @@ class DuckDBWarehouse(Warehouse):
         self.path = path
         self.memory_limit_mb: int | None = None  # None: DuckDB's default
         event.listen(engine, "connect", self._configure)
+
+    def _explain(self, exc: Exception) -> str:
+        return with_damage_hint(super()._explain(exc))
 
     def _configure(self, dbapi_connection, _record) -> None:
         if self.memory_limit_mb is not None:

@@ -1,0 +1,273 @@
+"""Rebuild: the warehouse's load tables rebuilt from the lake, for a warehouse that is damaged or lost.
+
+Everything the loader commits to the warehouse is in the lake too, so the load tables can be rebuilt
+from the lake alone (``dailyseg rebuild``):
+
+- ``filings`` and ``seg_values`` from the lake's Parquet, a month at a time; ``filing_statements`` is
+  derived from them the way the loader derives it;
+- ``rejected_filings`` from the quarantine: one row per quarantined file, from the reason kept beside
+  it (when the same bytes were rejected under several names, the last name);
+- filings a crashed run committed to the warehouse but had not yet written to the lake: their files
+  are in the raw zone (written before the commit), and the normal ingest loads them from there (their
+  ``source_path`` is then their place in the raw zone).
+
+Not in the lake, so not rebuilt: the ingest history (the rebuild records a run of its own), the
+data-quality results (``dailyseg validate`` recomputes them) and the alert history (the next alerting
+validation announces every open finding as new).
+
+An embedded DuckDB file that cannot be opened or read back is renamed aside, with its WAL, as
+``<name>.damaged-<time>`` and never deleted. A warehouse that opens and already holds filings is left
+alone, unless ``replace`` (DuckDB only: the file is renamed aside the same way).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+import pyarrow as pa
+
+from etl import lake
+from etl.ingest import (FILINGS_SCHEMA, REJECTED_SCHEMA, STATEMENTS_SCHEMA, Ingestor, Progress,
+                        append_statement_rows)
+from etl.locks import LockBusy
+from etl.raw_archive import safe_file_name
+from etl.settings import Settings, normalize_warehouse_url
+from etl.warehouse import DATABASE_ERRORS, LoadBatch, Warehouse, WarehouseError, exclusive_job, open_warehouse
+
+#: the tables whose every block is read back to decide whether a DuckDB file is damaged
+LOAD_TABLES = ("filings", "filing_statements", "seg_values", "rejected_filings")
+
+
+class RebuildError(RuntimeError):
+    """The rebuild could not proceed; one line for the user."""
+
+
+@dataclass
+class RebuildSummary:
+    run_id: str
+    warehouse: str
+    lake: str
+    months: int = 0
+    filings: int = 0
+    value_rows: int = 0
+    rejected: int = 0
+    raw_loaded: int = 0
+    damage: str | None = None  # why the DuckDB file was set aside (DuckDB's words), if it was damaged
+    kept: list[str] = field(default_factory=list)  # where the old file (and its WAL) now are
+    seconds: float = 0.0
+
+
+class _Value(NamedTuple):
+    statement: str
+    code: str
+    value: int | None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def read_back_error(path: Path) -> str | None:
+    """None if the DuckDB file at ``path`` opens and every block of its load tables reads back (DuckDB
+    checks each block's checksum as it reads it); otherwise DuckDB's error, first line."""
+    import duckdb
+    if not path.exists():
+        return None
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        return _first_line(exc)
+    try:
+        present = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        for table in LOAD_TABLES:
+            if table in present:  # hashing every column makes DuckDB read every block of the table
+                con.execute(f"SELECT count(*), sum(hash(COLUMNS(*))) FROM {table}").fetchall()
+    except duckdb.Error as exc:
+        return _first_line(exc)
+    finally:
+        con.close()
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def set_aside(path: Path) -> list[str]:
+    """Rename a DuckDB file and its WAL to ``<name>.damaged-<time>`` (``.wal``); return the new paths."""
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+    kept = []
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    for old, new in ((path, target), (path.with_name(path.name + ".wal"), target.with_name(target.name + ".wal"))):
+        if old.exists():
+            old.rename(new)
+            kept.append(str(new))
+    return kept
+
+
+def _statements_table(filings: pa.Table, values: pa.Table) -> pa.Table:
+    """The ``filing_statements`` rows of these filings, as the loader builds them."""
+    of_filing: dict[str, list[_Value]] = defaultdict(list)
+    for filing_id, statement, code, value in zip(*(values[name].to_pylist()
+                                                   for name in ("filing_id", "statement", "code", "value"))):
+        of_filing[filing_id].append(_Value(statement, code, value))
+    columns: dict[str, list] = {name: [] for name in STATEMENTS_SCHEMA.names}
+    keys = ["filing_id", "firm", "end_date", "submit_date", "status", "statements"]
+    for filing in filings.select(keys).to_pylist():
+        statements = [s for s in (filing["statements"] or "").split(",") if s]
+        append_statement_rows(columns, filing, statements, of_filing.get(filing["filing_id"], []))
+    return pa.table(columns, schema=STATEMENTS_SCHEMA)
+
+
+def _in_this_lake(filings: pa.Table, lake_root: Path) -> pa.Table:
+    """``filings`` with ``raw_path`` pointing into the raw zone of ``lake_root``: a lake restored from a
+    backup, or moved, is rebuilt from where it is now."""
+    paths = [str(lake_root / "raw" / sha[:2] / Path(old).name)
+             for sha, old in zip(filings["sha256"].to_pylist(), filings["raw_path"].to_pylist())]
+    return filings.set_column(filings.schema.get_field_index("raw_path"), "raw_path", pa.array(paths, pa.string()))
+
+
+def quarantined_rejections(lake_root: Path, run_id: str) -> pa.Table:
+    """``rejected_filings`` rows for every file in the quarantine, from the reason kept beside it."""
+    rows: dict[str, list] = {name: [] for name in REJECTED_SCHEMA.names}
+    for reason_file in sorted((lake_root / "quarantine").glob("*/reason.json")):
+        try:
+            reason = json.loads(reason_file.read_text())
+            source = str(reason["source_path"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # a reason file the rebuild cannot read says nothing it could load
+        kept = reason_file.parent / safe_file_name(Path(source).name)
+        try:
+            rejected_at = datetime.fromisoformat(str(reason.get("rejected_at")))
+        except ValueError:
+            rejected_at = _now()
+        row = {"source_path": source, "sha256": reason.get("sha256"), "reason": reason.get("reason") or "",
+               "line_no": reason.get("line_no"), "rejected_at": rejected_at,
+               "reason_code": reason.get("reason_code") or "unknown", "quarantine_path": str(kept),
+               "size_bytes": kept.stat().st_size if kept.exists() else None,
+               "run_id": reason.get("run_id") or run_id}
+        for name in REJECTED_SCHEMA.names:
+            rows[name].append(row[name])
+    return pa.table(rows, schema=REJECTED_SCHEMA)
+
+
+def _raw_files_not_loaded(lake_root: Path, loaded: set[str]) -> list[str]:
+    """Files of the raw zone (named by their sha256) whose filing the warehouse does not hold."""
+    files = []
+    for path in sorted((lake_root / "raw").glob("*/*")):
+        if path.is_file() and not path.name.startswith(".") and path.name.split(".")[0] not in loaded:
+            files.append(str(path))
+    return files
+
+
+class Rebuilder:
+    """One rebuild into one (empty) warehouse."""
+
+    def __init__(self, settings: Settings, warehouse: Warehouse, summary: RebuildSummary,
+                 progress: Progress | None = None, on_message: Callable[[str], None] | None = None):
+        self.settings = settings
+        self.warehouse = warehouse
+        self.summary = summary
+        self.progress = progress
+        self.on_message = on_message
+
+    def run(self) -> None:
+        started = time.perf_counter()
+        lake_root = self.settings.lake
+        run_id = self.summary.run_id
+        self.warehouse.start_run(run_id, _now(), f"rebuild from the lake {lake_root}")
+        limit_memory = getattr(self.warehouse, "limit_memory", None)  # DuckDB: cap its block cache, as a load does
+        if limit_memory is not None:
+            limit_memory()
+        months = lake.months(lake_root)
+        for done, (year, month) in enumerate(months, 1):
+            filings, values = lake.read_month(lake_root, year, month)
+            filings = _in_this_lake(filings.select(FILINGS_SCHEMA.names).cast(FILINGS_SCHEMA), lake_root)
+            batch = LoadBatch(run_id=run_id, filings=filings, statements=_statements_table(filings, values),
+                              values=values, rejected=REJECTED_SCHEMA.empty_table())
+            inserted = self.warehouse.write_batch(batch)
+            self.warehouse.clear_lake_pending(inserted)  # the lake already holds them
+            self.summary.filings += len(inserted)
+            self.summary.value_rows += values.num_rows
+            self.summary.months = done
+            if self.progress is not None:
+                self.progress(done, len(months))
+        rejected = quarantined_rejections(lake_root, run_id)
+        if rejected.num_rows:
+            self.warehouse.write_batch(LoadBatch(run_id, FILINGS_SCHEMA.empty_table(),
+                                                 STATEMENTS_SCHEMA.empty_table(), lake.VALUES_SCHEMA.empty_table(),
+                                                 rejected))
+        self.summary.rejected = rejected.num_rows
+        self.warehouse.finish_run(run_id, finished_at=_now(), status="completed",
+                                  files_seen=self.summary.filings + self.summary.rejected,
+                                  loaded=self.summary.filings, duplicates=0, rejected=self.summary.rejected,
+                                  value_rows=self.summary.value_rows,
+                                  seconds=round(time.perf_counter() - started, 3))
+        leftovers = _raw_files_not_loaded(lake_root, self.warehouse.loaded_hashes())
+        if leftovers:
+            if self.on_message:
+                self.on_message(f"loading {len(leftovers)} files of the raw zone that the lake does not hold "
+                                "yet (committed by a run that stopped before writing the lake)")
+            loaded = Ingestor(self.settings, self.warehouse, None, self.on_message).run(leftovers)
+            self.summary.raw_loaded = loaded.loaded
+            self.summary.value_rows += loaded.value_rows
+        self.summary.seconds = time.perf_counter() - started
+
+
+def _filings_held(warehouse: Warehouse) -> int:
+    with warehouse.connect() as conn:
+        return int(conn.exec_driver_sql("SELECT count(*) FROM filings").scalar() or 0)
+
+
+def rebuild(settings: Settings, replace: bool = False, progress: Progress | None = None, wait: float = 60.0,
+            on_message: Callable[[str], None] | None = None) -> RebuildSummary:
+    """Rebuild the warehouse's load tables from the lake; see the module docstring. Raises only
+    ``RebuildError``."""
+    url = normalize_warehouse_url(settings.warehouse_url)
+    lake_root = settings.lake
+    if not any((lake_root / part).is_dir() for part in ("filings", "raw", "quarantine")):
+        raise RebuildError(f"the lake {lake_root} holds no filings to rebuild from (set DAILYSEG_LAKE to "
+                           "the lake the warehouse was loaded with)")
+    summary = RebuildSummary(run_id=datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8],
+                             warehouse="", lake=str(lake_root))
+    try:
+        with exclusive_job(url, "rebuild", wait, on_message):
+            path = None
+            if url.startswith("duckdb"):
+                from etl.warehouse.duckdb_backend import database_path
+                path = database_path(url)
+            if path is not None:
+                summary.damage = read_back_error(path)
+                if summary.damage is not None:
+                    summary.kept = set_aside(path)
+            warehouse = open_warehouse(url)
+            summary.warehouse = warehouse.describe()
+            try:
+                held = _filings_held(warehouse)
+                if held and not (replace and path is not None):
+                    how = ("run `dailyseg rebuild --replace` to set this file aside and rebuild" if path is not None
+                           else "rebuild into a new, empty database")
+                    raise RebuildError(f"the warehouse {summary.warehouse} opens and already holds {held:,} filings; "
+                                       f"{how}")
+                if held:
+                    warehouse.dispose()
+                    summary.kept = set_aside(path)
+                    warehouse = open_warehouse(url)
+                Rebuilder(settings, warehouse, summary, progress, on_message).run()
+            finally:
+                warehouse.dispose()
+    except (LockBusy, WarehouseError) as exc:
+        raise RebuildError(str(exc)) from None
+    except DATABASE_ERRORS as exc:
+        raise RebuildError(f"the warehouse failed during the rebuild: {_first_line(getattr(exc, 'orig', exc))}") \
+            from None
+    except OSError as exc:
+        raise RebuildError(f"cannot read the lake or rename the warehouse file: {exc}") from None
+    return summary
