@@ -17,7 +17,8 @@ validation announces every open finding as new).
 
 An embedded DuckDB file that cannot be opened or read back is renamed aside, with its WAL, as
 ``<name>.damaged-<time>`` and never deleted. A warehouse that opens and already holds filings is left
-alone, unless ``replace`` (DuckDB only: the file is renamed aside the same way).
+alone, unless ``replace`` (DuckDB only: the file is renamed aside the same way) or all it holds is from
+a rebuild that was interrupted, which running it again finishes.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from etl.raw_archive import safe_file_name
 from etl.settings import Settings, normalize_warehouse_url
 from etl.warehouse import DATABASE_ERRORS, LoadBatch, Warehouse, WarehouseError, exclusive_job, open_warehouse
 
+#: how a rebuild names its source in ``ingest_runs``
+SOURCES = "rebuild from the lake"
 #: the tables whose every block is read back to decide whether a DuckDB file is damaged
 LOAD_TABLES = ("filings", "filing_statements", "seg_values", "rejected_filings")
 
@@ -182,7 +185,7 @@ class Rebuilder:
         started = time.perf_counter()
         lake_root = self.settings.lake
         run_id = self.summary.run_id
-        self.warehouse.start_run(run_id, _now(), f"rebuild from the lake {lake_root}")
+        self.warehouse.start_run(run_id, _now(), f"{SOURCES} {lake_root}")
         limit_memory = getattr(self.warehouse, "limit_memory", None)  # DuckDB: cap its block cache, as a load does
         if limit_memory is not None:
             limit_memory()
@@ -194,7 +197,7 @@ class Rebuilder:
                               values=values, rejected=REJECTED_SCHEMA.empty_table())
             inserted = self.warehouse.write_batch(batch)
             self.warehouse.clear_lake_pending(inserted)  # the lake already holds them
-            self.summary.filings += len(inserted)
+            self.summary.filings += filings.num_rows
             self.summary.value_rows += values.num_rows
             self.summary.months = done
             if self.progress is not None:
@@ -226,6 +229,16 @@ def _filings_held(warehouse: Warehouse) -> int:
         return int(conn.exec_driver_sql("SELECT count(*) FROM filings").scalar() or 0)
 
 
+def _unfinished_rebuild(warehouse: Warehouse) -> bool:
+    """Whether everything this warehouse holds came from rebuilds, one of them stopped before its end: a
+    rebuild writes month by month, each month replacing its filings whole, so running it again finishes
+    the job."""
+    with warehouse.connect() as conn:
+        runs = conn.exec_driver_sql("SELECT sources, status FROM ingest_runs").fetchall()
+    return bool(runs) and all((sources or "").startswith(SOURCES) for sources, _ in runs) \
+        and any(status != "completed" for _, status in runs)
+
+
 def rebuild(settings: Settings, replace: bool = False, progress: Progress | None = None, wait: float = 60.0,
             on_message: Callable[[str], None] | None = None) -> RebuildSummary:
     """Rebuild the warehouse's load tables from the lake; see the module docstring. Raises only
@@ -251,6 +264,8 @@ def rebuild(settings: Settings, replace: bool = False, progress: Progress | None
             summary.warehouse = warehouse.describe()
             try:
                 held = _filings_held(warehouse)
+                if held and _unfinished_rebuild(warehouse):
+                    held = 0  # finish it
                 if held and not (replace and path is not None):
                     how = ("run `dailyseg rebuild --replace` to set this file aside and rebuild" if path is not None
                            else "rebuild into a new, empty database")

@@ -161,6 +161,27 @@ def test_a_warehouse_that_holds_filings_is_left_alone_unless_replace(loaded, tmp
     assert rows(f"duckdb:///{home / 'warehouse.duckdb'}", home) == before
 
 
+def test_an_interrupted_rebuild_is_finished_by_running_it_again(loaded, tmp_path):
+    original_home, _, before = loaded
+    home = copy_home(original_home, tmp_path / "home")
+    (home / "warehouse.duckdb").unlink()
+    settings = load_settings(environ={}, home=home)
+
+    def interrupt_after_one_month(done: int, total: int) -> None:
+        assert total == 3  # the sample's month and two of generated filings
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        rebuild(settings, progress=interrupt_after_one_month)
+    partial = rows(settings.warehouse_url, home)["filings"]
+    assert 0 < len(partial) < len(before["filings"])
+
+    result = run("rebuild", "--quiet", home=home)
+    assert result.returncode == 0, result.stderr
+    assert not list(home.glob("warehouse.duckdb.damaged-*"))  # finished in place, nothing set aside
+    assert rows(settings.warehouse_url, home) == before
+
+
 def test_the_lake_rebuilds_an_empty_postgresql_warehouse_row_for_row(loaded, pg_url):
     original_home, settings, before = loaded
     on_postgres = settings.with_overrides(warehouse_url=pg_url)
