@@ -275,6 +275,9 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     print(f"  filings    {summary.filings:>12,}   ({summary.months} months of the lake)")
     print(f"  values     {summary.value_rows:>12,}")
     print(f"  rejected   {summary.rejected:>12,}   (from the quarantine)")
+    if summary.unreadable_months:
+        print(f"  unreadable {len(summary.unreadable_months):>12,}   months of the lake, set aside and loaded from "
+              f"the raw zone: {', '.join(summary.unreadable_months)}")
     if summary.raw_loaded:
         print(f"  from raw   {summary.raw_loaded:>12,}   (filings a stopped run committed but had not written to "
               "the lake)")

@@ -121,3 +121,20 @@ def read_month(lake: Path, year: int, month: int) -> tuple[pa.Table, pa.Table]:
         values = pq.read_table(values_file) if values_file.exists() else VALUES_SCHEMA.empty_table()
     return filings, values.select(VALUES_SCHEMA.names).cast(VALUES_SCHEMA)
 
+
+def set_month_aside(lake: Path, year: int, month: int) -> list[str]:
+    """Rename a month's partition files that cannot be read to hidden ``.part-0.parquet.unreadable-<time>``
+    (kept, and no longer matched by ``*.parquet``); return their new paths. The next write of that month
+    starts it afresh."""
+    from datetime import datetime
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+    kept = []
+    with exclusive(lake / ".lock", "the lake", wait=600):
+        for dataset in ("filings", "seg_values"):
+            part = _partition_dir(lake, dataset, year, month) / "part-0.parquet"
+            if part.exists():
+                target = part.with_name(f".{part.name}.unreadable-{stamp}")
+                part.rename(target)
+                kept.append(str(target))
+    return kept
+

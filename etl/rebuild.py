@@ -9,7 +9,8 @@ from the lake alone (``dailyseg rebuild``):
   it (when the same bytes were rejected under several names, the last name);
 - filings a crashed run committed to the warehouse but had not yet written to the lake: their files
   are in the raw zone (written before the commit), and the normal ingest loads them from there (their
-  ``source_path`` is then their place in the raw zone).
+  ``source_path`` is then their place in the raw zone). A month of the lake that cannot be read is set
+  aside (``lake.set_month_aside``) and its filings come from the raw zone the same way.
 
 Not in the lake, so not rebuilt: the ingest history (the rebuild records a run of its own), the
 data-quality results (``dailyseg validate`` recomputes them) and the alert history (the next alerting
@@ -62,6 +63,7 @@ class RebuildSummary:
     value_rows: int = 0
     rejected: int = 0
     raw_loaded: int = 0
+    unreadable_months: list[str] = field(default_factory=list)  # lake partitions set aside, loaded from raw
     damage: str | None = None  # why the DuckDB file was set aside (DuckDB's words), if it was damaged
     kept: list[str] = field(default_factory=list)  # where the old file (and its WAL) now are
     seconds: float = 0.0
@@ -181,6 +183,27 @@ class Rebuilder:
         self.progress = progress
         self.on_message = on_message
 
+    def _load_month(self, year: int, month: int) -> None:
+        """One month of the lake into the warehouse, in one transaction; a month that cannot be read is
+        set aside (the raw zone still holds its files, which ``run`` loads at the end)."""
+        lake_root = self.settings.lake
+        try:
+            filings, values = lake.read_month(lake_root, year, month)
+            filings = _in_this_lake(filings.select(FILINGS_SCHEMA.names).cast(FILINGS_SCHEMA), lake_root)
+        except (pa.ArrowException, OSError) as exc:
+            kept = lake.set_month_aside(lake_root, year, month)
+            self.summary.unreadable_months.append(f"{year}-{month:02d}")
+            if self.on_message:
+                self.on_message(f"the lake's partition for {year}-{month:02d} cannot be read ({_first_line(exc)}); "
+                                f"set aside as {', '.join(kept)}; its filings are loaded from the raw zone")
+            return
+        batch = LoadBatch(run_id=self.summary.run_id, filings=filings, statements=_statements_table(filings, values),
+                          values=values, rejected=REJECTED_SCHEMA.empty_table())
+        inserted = self.warehouse.write_batch(batch)
+        self.warehouse.clear_lake_pending(inserted)  # the lake already holds them
+        self.summary.filings += filings.num_rows
+        self.summary.value_rows += values.num_rows
+
     def run(self) -> None:
         started = time.perf_counter()
         lake_root = self.settings.lake
@@ -191,14 +214,7 @@ class Rebuilder:
             limit_memory()
         months = lake.months(lake_root)
         for done, (year, month) in enumerate(months, 1):
-            filings, values = lake.read_month(lake_root, year, month)
-            filings = _in_this_lake(filings.select(FILINGS_SCHEMA.names).cast(FILINGS_SCHEMA), lake_root)
-            batch = LoadBatch(run_id=run_id, filings=filings, statements=_statements_table(filings, values),
-                              values=values, rejected=REJECTED_SCHEMA.empty_table())
-            inserted = self.warehouse.write_batch(batch)
-            self.warehouse.clear_lake_pending(inserted)  # the lake already holds them
-            self.summary.filings += filings.num_rows
-            self.summary.value_rows += values.num_rows
+            self._load_month(year, month)
             self.summary.months = done
             if self.progress is not None:
                 self.progress(done, len(months))
@@ -217,7 +233,7 @@ class Rebuilder:
         if leftovers:
             if self.on_message:
                 self.on_message(f"loading {len(leftovers)} files of the raw zone that the lake does not hold "
-                                "yet (committed by a run that stopped before writing the lake)")
+                                "(from a run that stopped before writing the lake, or a month set aside)")
             loaded = Ingestor(self.settings, self.warehouse, None, self.on_message).run(leftovers)
             self.summary.raw_loaded = loaded.loaded
             self.summary.value_rows += loaded.value_rows

@@ -117,17 +117,28 @@ def test_a_damaged_warehouse_file_is_named_and_rebuilt_from_the_lake_row_for_row
     assert rows(f"duckdb:///{warehouse}", home) == before
 
 
-def test_filings_committed_but_not_yet_in_the_lake_come_back_from_the_raw_zone(loaded, tmp_path):
+@pytest.mark.parametrize("month_in_lake", ["missing", "unreadable"])
+def test_filings_the_lake_lacks_come_back_from_the_raw_zone(loaded, tmp_path, month_in_lake):
     original_home, _, before = loaded
     home = copy_home(original_home, tmp_path / "home")
-    # a run stopped after its warehouse commit, before rewriting this month of the lake; then the
-    # warehouse file was lost
-    for dataset in ("filings", "seg_values"):
-        shutil.rmtree(home / "lake" / dataset / "year=2016" / "month=02")
-    (home / "warehouse.duckdb").unlink()
+    february = home / "lake" / "seg_values" / "year=2016" / "month=02" / "part-0.parquet"
+    if month_in_lake == "missing":
+        # a run stopped after its warehouse commit, before rewriting this month of the lake
+        for dataset in ("filings", "seg_values"):
+            shutil.rmtree(home / "lake" / dataset / "year=2016" / "month=02")
+    else:  # half a Parquet file
+        damaged = february.read_bytes()[: february.stat().st_size // 2]
+        february.write_bytes(damaged)
+    (home / "warehouse.duckdb").unlink()  # and the warehouse file was lost
     settings = load_settings(environ={}, home=home)
 
-    summary = rebuild(settings)
+    messages = []
+    summary = rebuild(settings, on_message=messages.append)
+    if month_in_lake == "unreadable":
+        assert summary.unreadable_months == ["2016-02"]
+        assert any("partition for 2016-02 cannot be read" in m for m in messages)
+        kept = list(february.parent.glob(".part-0.parquet.unreadable-*"))
+        assert len(kept) == 1 and kept[0].read_bytes() == damaged  # set aside, not deleted
     february = [row for row in before["filings"] if row[2].startswith("2016-02")]
     assert summary.raw_loaded == len(february) > 0
     assert summary.filings == len(before["filings"]) - len(february)
