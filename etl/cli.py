@@ -89,10 +89,12 @@ def print_ingest_summary(summary, out=sys.stdout, quarantine: Path | None = None
 
 
 def _short_path(path: str) -> str:
+    """``path`` relative to the current folder when it lies below it, else as it is."""
     try:
-        return os.path.relpath(path)
+        relative = os.path.relpath(path)
     except ValueError:
-        return path
+        return str(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:

@@ -148,11 +148,14 @@ def statement_figures(values) -> dict[str, dict[str, int | None]]:
     return out
 
 
-def append_statement_rows(columns: dict[str, list], filing: dict, statements: Iterable[str], values) -> None:
+def append_statement_rows(columns: dict[str, list], filing: dict, statements: Iterable[str], values,
+                          per_statement: dict[str, int] | None = None) -> None:
     """Append a filing's ``filing_statements`` rows to ``columns``: one per statement it carries, with
     its number of values and headline figures. ``filing`` holds the filing's key columns; ``values``
-    are its values (anything with ``statement``, ``code`` and ``value``)."""
-    per_statement = Counter(v.statement for v in values)
+    are its values (anything with ``statement``, ``code`` and ``value``), or only those carrying a
+    figure when ``per_statement`` gives the number of values of each statement."""
+    if per_statement is None:
+        per_statement = Counter(v.statement for v in values)
     figures = statement_figures(values)
     for statement in statements:
         for key in ("filing_id", "firm", "end_date", "submit_date", "status"):

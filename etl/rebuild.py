@@ -18,7 +18,7 @@ validation announces every open finding as new).
 
 An embedded DuckDB file that cannot be opened or read back is renamed aside, with its WAL, as
 ``<name>.damaged-<time>`` and never deleted. A warehouse that opens and already holds filings is left
-alone, unless ``replace`` (DuckDB only: the file is renamed aside the same way) or all it holds is from
+alone, unless ``replace`` (DuckDB only: the file is renamed aside as ``<name>.replaced-<time>``) or all it holds is from
 a rebuild that was interrupted, which running it again finishes.
 """
 
@@ -34,8 +34,10 @@ from pathlib import Path
 from typing import Callable, NamedTuple
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from etl import lake
+from etl.catalog import load_catalog
 from etl.ingest import (FILINGS_SCHEMA, REJECTED_SCHEMA, STATEMENTS_SCHEMA, Ingestor, Progress,
                         append_statement_rows)
 from etl.locks import LockBusy
@@ -105,11 +107,11 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-def set_aside(path: Path) -> list[str]:
-    """Rename a DuckDB file and its WAL to ``<name>.damaged-<time>`` (``.wal``); return the new paths."""
+def set_aside(path: Path, why: str) -> list[str]:
+    """Rename a DuckDB file and its WAL to ``<name>.<why>-<time>`` (``.wal``); return the new paths."""
     stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
     kept = []
-    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    target = path.with_name(f"{path.name}.{why}-{stamp}")
     for old, new in ((path, target), (path.with_name(path.name + ".wal"), target.with_name(target.name + ".wal"))):
         if old.exists():
             old.rename(new)
@@ -118,16 +120,24 @@ def set_aside(path: Path) -> list[str]:
 
 
 def _statements_table(filings: pa.Table, values: pa.Table) -> pa.Table:
-    """The ``filing_statements`` rows of these filings, as the loader builds them."""
+    """The ``filing_statements`` rows of these filings, as the loader builds them. Values are counted by
+    Arrow and only those that carry a headline figure reach Python (a month has about 180,000 values
+    and 6 figures per statement)."""
+    counts = values.group_by(["filing_id", "statement"]).aggregate([([], "count_all")])
+    per_filing: dict[str, dict[str, int]] = defaultdict(dict)
+    for filing_id, statement, n in zip(*(counts[name].to_pylist() for name in ("filing_id", "statement", "count_all"))):
+        per_filing[filing_id][statement] = n
+    figure_values = values.filter(pc.is_in(values["code"], value_set=pa.array(list(load_catalog().figure_of))))
     of_filing: dict[str, list[_Value]] = defaultdict(list)
-    for filing_id, statement, code, value in zip(*(values[name].to_pylist()
+    for filing_id, statement, code, value in zip(*(figure_values[name].to_pylist()
                                                    for name in ("filing_id", "statement", "code", "value"))):
         of_filing[filing_id].append(_Value(statement, code, value))
     columns: dict[str, list] = {name: [] for name in STATEMENTS_SCHEMA.names}
     keys = ["filing_id", "firm", "end_date", "submit_date", "status", "statements"]
     for filing in filings.select(keys).to_pylist():
         statements = [s for s in (filing["statements"] or "").split(",") if s]
-        append_statement_rows(columns, filing, statements, of_filing.get(filing["filing_id"], []))
+        append_statement_rows(columns, filing, statements, of_filing.get(filing["filing_id"], []),
+                              per_filing.get(filing["filing_id"], {}))
     return pa.table(columns, schema=STATEMENTS_SCHEMA)
 
 
@@ -275,7 +285,7 @@ def rebuild(settings: Settings, replace: bool = False, progress: Progress | None
             if path is not None:
                 summary.damage = read_back_error(path)
                 if summary.damage is not None:
-                    summary.kept = set_aside(path)
+                    summary.kept = set_aside(path, "damaged")
             warehouse = open_warehouse(url)
             summary.warehouse = warehouse.describe()
             try:
@@ -289,7 +299,7 @@ def rebuild(settings: Settings, replace: bool = False, progress: Progress | None
                                        f"{how}")
                 if held:
                     warehouse.dispose()
-                    summary.kept = set_aside(path)
+                    summary.kept = set_aside(path, "replaced")
                     warehouse = open_warehouse(url)
                 Rebuilder(settings, warehouse, summary, progress, on_message).run()
             finally:
