@@ -124,9 +124,11 @@ class DuckDBWarehouse(Warehouse):
         """Query results as a DataFrame, through DuckDB's own columnar transfer (not row by row)."""
         with self.connect() as conn:
             raw = conn.connection.driver_connection
-            if params:
-                return raw.execute(_NAMED_PARAM.sub(r"$\1", sql), params).df()
-            return raw.execute(sql).df()
+            cursor = raw.execute(_NAMED_PARAM.sub(r"$\1", sql), params) if params else raw.execute(sql)
+            names = [column[0] for column in cursor.description]
+            frame = cursor.df()
+        frame.columns = names  # as selected: DuckDB's frame renames a repeated name (n, n -> n, n_1)
+        return frame
 
     def insert_arrow(self, conn, table: str, rows: pa.Table) -> None:
         if rows.num_rows == 0:
