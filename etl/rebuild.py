@@ -18,8 +18,8 @@ validation announces every open finding as new).
 
 An embedded DuckDB file that cannot be opened or read back is renamed aside, with its WAL, as
 ``<name>.damaged-<time>`` and never deleted. A warehouse that opens and already holds filings is left
-alone, unless ``replace`` (DuckDB only: the file is renamed aside as ``<name>.replaced-<time>``) or all it holds is from
-a rebuild that was interrupted, which running it again finishes.
+alone, unless ``replace`` (DuckDB only: the file is renamed aside as ``<name>.replaced-<time>``) or
+all it holds is from a rebuild that was interrupted, which running it again finishes.
 """
 
 from __future__ import annotations
