@@ -257,6 +257,9 @@ class Ingestor:
         self.warehouse.start_run(self.run_id, _now(), " ".join(str(p) for p in paths)[:2000])
         self._finish_pending_lake_writes()
         loaded_hashes = self.warehouse.loaded_hashes()
+        if not loaded_hashes and lake.months(self.settings.lake):  # e.g. a damaged warehouse file deleted
+            self.on_message("this warehouse holds no filings but its lake does: `dailyseg rebuild` loads them "
+                            "all from the lake; this run loads only the files it was given")
         rejected_keys = self.warehouse.rejected_keys()
         builder = _BatchBuilder(self.run_id)
         for path, why in refused:

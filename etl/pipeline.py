@@ -10,6 +10,7 @@ Bad data raises ``ChecksFailed``, which a retry cannot fix; anything else may be
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import date
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def ingest_landing(settings: Settings) -> dict:
     folder = mirror_landing(landing, settings.home) if _is_url(landing) else Path(landing.removeprefix("file://"))
     if not folder.exists():
         folder.mkdir(parents=True, exist_ok=True)  # an empty landing zone is a quiet day, not an error
-    summary = ingest([folder], settings)
+    summary = ingest([folder], settings, on_message=logging.getLogger(__name__).warning)
     return {
         "run_id": summary.run_id, "files_seen": summary.files_seen, "loaded": summary.loaded,
         "duplicates": summary.duplicates, "rejected": summary.rejected_count,

@@ -78,6 +78,7 @@ def loaded(tmp_path_factory, sample_bytes):
     home = root / "home"
     result = run("ingest", "--quiet", str(landing), home=home)
     assert result.returncode == 0, result.stderr
+    assert "rebuild" not in result.stderr  # a new warehouse with a new lake: nothing to point at
     settings = load_settings(environ={}, home=home)
     return home, settings, rows(settings.warehouse_url, home)
 
@@ -156,6 +157,18 @@ def test_filings_the_lake_lacks_come_back_from_the_raw_zone(loaded, tmp_path, mo
     assert sum(r[columns.get_loc("source_path")].startswith(raw) for r in after["filings"]) == len(february)
     # and the lake holds that month again
     assert (home / "lake" / "seg_values" / "year=2016" / "month=02" / "part-0.parquet").exists()
+
+
+def test_a_new_warehouse_beside_a_lake_that_holds_filings_points_at_the_rebuild(loaded, tmp_path, sample_bytes):
+    original_home, _, _ = loaded
+    home = copy_home(original_home, tmp_path / "home")
+    (home / "warehouse.duckdb").unlink()  # deleted, say, after it was damaged
+    one = tmp_path / "one" / "citi.txt"
+    one.parent.mkdir()
+    one.write_bytes(sample_bytes)
+    result = run("ingest", "--quiet", str(one), home=home)
+    assert result.returncode == 0, result.stderr
+    assert "this warehouse holds no filings but its lake does: `dailyseg rebuild`" in result.stderr
 
 
 def test_a_warehouse_that_holds_filings_is_left_alone_unless_replace(loaded, tmp_path):
