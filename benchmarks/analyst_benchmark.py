@@ -18,12 +18,11 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest_benchmark import DAILYSEG, PG_ADMIN, run_measured  # noqa: E402
+from ingest_benchmark import DAILYSEG, create_database, drop_database, run_measured  # noqa: E402
 from validate_benchmark import fill  # noqa: E402
 
 VIEWS = ("excess_trend", "firm_statements", "monthly_summary", "industry_daily", "firm_share_daily",
@@ -96,11 +95,7 @@ def main() -> None:
         if backend == "duckdb":
             url = f"duckdb:///{work / 'warehouse.duckdb'}"
         else:
-            import psycopg
-            database = f"dailyseg_abench_{uuid.uuid4().hex[:8]}"
-            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-                admin.execute(f'CREATE DATABASE "{database}"')
-            url = PG_ADMIN.rsplit("/", 1)[0] + "/" + database
+            database = url = create_database("dailyseg_abench")
         try:
             started = time.perf_counter()
             filings = fill(url, args.firms, start, end)
@@ -108,8 +103,7 @@ def main() -> None:
             measure(url, work, backend)
         finally:
             if database:
-                with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-                    admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+                drop_database(database)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest_benchmark import PG_ADMIN, business_window, run_measured  # noqa: E402
+from ingest_benchmark import business_window, create_database, drop_database, run_measured  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -229,10 +229,7 @@ def backfill(work: Path, firms: int, days: list[date], max_active_runs: int | No
     generated = generate_filings(landing, firms=firms, start=days[0], end=days[-1], seed=1)
     print(f"\nbackfill: {generated.files:,} filings ({firms} firms x {len(days)} business days, {days[0]} to "
           f"{days[-1]}), generated in {time.perf_counter() - t0:.1f} s")
-    database = f"dailyseg_bench_airflow_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{database}"')
-    plain = PG_ADMIN.rsplit("/", 1)[0] + "/" + database
+    plain = create_database("dailyseg_bench_airflow")
     port = _free_port()
     env = base_env(airflow_home, home, landing)
     env.update({
@@ -324,8 +321,7 @@ def backfill(work: Path, firms: int, days: list[date], max_active_runs: int | No
             raise SystemExit(f"{len(days) - ok} runs did not succeed: {failed} (logs in {base})")
         print("warehouse: " + warehouse_check(home, generated.files, days))
     finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        drop_database(plain)
 
 
 def main() -> None:

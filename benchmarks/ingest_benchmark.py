@@ -26,6 +26,22 @@ DAILYSEG = str(Path(sys.executable).parent / "dailyseg")
 PG_ADMIN = os.environ.get("DAILYSEG_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
+def create_database(prefix: str, admin: str = PG_ADMIN) -> str:
+    """Create an empty PostgreSQL database ``<prefix>_<random>`` on ``admin``'s server; return its URL."""
+    import psycopg
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return admin.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_database(url: str, admin: str = PG_ADMIN) -> None:
+    """Drop a database ``create_database`` made, whoever is still connected to it."""
+    import psycopg
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
 def _status_kb(pid: int, field: str) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -113,11 +129,7 @@ def main() -> None:
         if backend == "duckdb":
             env["DAILYSEG_WAREHOUSE"] = f"duckdb:///{work / f'home-{backend}' / 'warehouse.duckdb'}"
         else:
-            import psycopg
-            database = f"dailyseg_bench_{uuid.uuid4().hex[:8]}"
-            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-                admin.execute(f'CREATE DATABASE "{database}"')
-            env["DAILYSEG_WAREHOUSE"] = PG_ADMIN.rsplit("/", 1)[0] + "/" + database
+            database = env["DAILYSEG_WAREHOUSE"] = create_database("dailyseg_bench")
         try:
             for label in ("fresh", "re-run"):
                 wall, peak, out = run_measured([DAILYSEG, "ingest", str(work / "landing"), "--quiet"], env)
@@ -129,8 +141,7 @@ def main() -> None:
                       f"{values / wall:>10,.0f} {peak:>8.0f}  {values:,} ({loaded:,} filings loaded)")
         finally:
             if database:
-                with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-                    admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+                drop_database(database)
     print(f"(files kept in {work})")
 
 

@@ -15,11 +15,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest_benchmark import DAILYSEG, run_measured  # noqa: E402
+from ingest_benchmark import DAILYSEG, create_database, drop_database, run_measured  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 COUNTS = "SELECT (SELECT count(*) FROM filings), (SELECT count(*) FROM filing_statements), (SELECT count(*) FROM seg_values)"
@@ -46,18 +45,8 @@ def main() -> None:
     print(f"{expected[0]:,} filings, {expected[1]:,} statements, {expected[2]:,} values in {original}")
     env = {k: v for k, v in os.environ.items() if not k.startswith("DAILYSEG_")}
     env["DAILYSEG_HOME"] = str(home)
-    drop = None
     if args.postgres:
-        import psycopg
-        name = f"dailyseg_rebuild_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(args.postgres, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        base = args.postgres.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-        url = env["DAILYSEG_WAREHOUSE"] = f"{base}/{name}"
-
-        def drop():
-            with psycopg.connect(args.postgres, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        url = env["DAILYSEG_WAREHOUSE"] = create_database("dailyseg_rebuild_bench", args.postgres)
         command = [DAILYSEG, "rebuild", "--quiet"]
     else:
         url = original
@@ -66,8 +55,8 @@ def main() -> None:
         wall, peak, out = run_measured(command, env)
         got = counts(url)
     finally:
-        if drop:
-            drop()
+        if args.postgres:
+            drop_database(url, args.postgres)
     print(out.strip())
     print(f"rebuild into {url.split('@')[-1]}: wall {wall:,.1f} s ({expected[0] / wall:,.0f} filings/s, "
           f"{expected[2] / wall:,.0f} values/s), peak {peak:,.0f} MB")

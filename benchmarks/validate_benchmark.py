@@ -22,12 +22,11 @@ import re
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest_benchmark import DAILYSEG, PG_ADMIN, run_measured  # noqa: E402
+from ingest_benchmark import DAILYSEG, create_database, drop_database, run_measured  # noqa: E402
 
 
 def fill(warehouse_url: str, firms: int, start: date, end: date, batch_filings: int = 2000) -> int:
@@ -106,11 +105,7 @@ def main() -> None:
         elif backend == "duckdb":
             url = f"duckdb:///{work / 'warehouse.duckdb'}"
         else:
-            import psycopg
-            database = f"dailyseg_vbench_{uuid.uuid4().hex[:8]}"
-            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-                admin.execute(f'CREATE DATABASE "{database}"')
-            url = PG_ADMIN.rsplit("/", 1)[0] + "/" + database
+            database = url = create_database("dailyseg_vbench")
         try:
             if not given:
                 t0 = time.perf_counter()
@@ -131,8 +126,7 @@ def main() -> None:
                 print("    " + next(line for line in out.splitlines() if line.startswith("Time by step")))
         finally:
             if database and not args.keep:
-                with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-                    admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+                drop_database(database)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ from etl.locks import LockBusy
 from etl.parser import ParsedFiling
 from etl.prepare import Prepared, Preparer
 from etl.settings import Settings
-from etl.warehouse import DATABASE_ERRORS, LoadBatch, Warehouse, WarehouseError, exclusive_writer, open_warehouse
+from etl.warehouse import (DATABASE_ERRORS, LoadBatch, Warehouse, WarehouseError, exclusive_writer, first_line,
+                           open_warehouse)
 from etl.warehouse.base import FIGURE_COLUMNS, FILINGS_COLUMNS, REJECTED_COLUMNS, STATEMENTS_COLUMNS, VALUES_COLUMNS
 
 Progress = Callable[[int, int], None]
@@ -266,9 +267,7 @@ class Ingestor:
             self._reject(builder, Prepared(path, reason_code="symlink_outside", reason=why), rejected_keys)
         done = 0
         self.warehouse.dispose()  # no open database connection (or its threads) while workers fork
-        limit_memory = getattr(self.warehouse, "limit_memory", None)  # DuckDB: cap its block cache
-        if limit_memory is not None:
-            limit_memory()
+        self.warehouse.limit_memory()  # DuckDB: cap its block cache
         preparer = Preparer(self.settings.lake, self.settings.max_file_bytes, loaded_hashes, self.workers)
         with raw_archive.RawWriting(self.settings.lake), preparer:
             for prepared_batch in preparer.batches(files, self.settings.batch_size):
@@ -389,7 +388,6 @@ def ingest(paths: list[str | Path], settings: Settings, progress: Progress | Non
     except WarehouseError as exc:
         raise IngestError(str(exc)) from None
     except DATABASE_ERRORS as exc:
-        first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise IngestError(f"the warehouse failed during the run: {first}") from None
+        raise IngestError(f"the warehouse failed during the run: {first_line(exc)}") from None
     except OSError as exc:
         raise IngestError(f"cannot write the lake or archive: {exc}") from None

@@ -34,6 +34,12 @@ VALUES_SCHEMA = pa.schema([
 _SORT = [("end_date", "ascending"), ("filing_id", "ascending")]
 
 
+def _locked(lake: Path):
+    """The lake's writer lock: one process at a time rewrites (or sets aside) partitions, and a reader
+    of a month's two files holds it so that no rename comes between them."""
+    return exclusive(lake / ".lock", "the lake", wait=600)
+
+
 def _partition_dir(lake: Path, dataset: str, year: int, month: int) -> Path:
     return lake / dataset / f"year={year}" / f"month={month:02d}"
 
@@ -93,7 +99,7 @@ def write_partitions(lake: Path, values: pa.Table, filings: pa.Table) -> int:
         key = pc.add(pc.multiply(years, 100), month)
         for ym in pc.unique(key).to_pylist():
             months.setdefault(ym, {})[table_name] = table.filter(pc.equal(key, ym))
-    with exclusive(lake / ".lock", "the lake", wait=600):
+    with _locked(lake):
         for ym, parts in sorted(months.items()):
             year, month = divmod(ym, 100)
             ids = parts["filings"]["filing_id"].combine_chunks()
@@ -115,7 +121,7 @@ def read_month(lake: Path, year: int, month: int) -> tuple[pa.Table, pa.Table]:
     """One month's (filings, seg_values) as the loader wrote them, read under the lake lock so that a
     writer renaming new partitions in between cannot pair one version of the filings with another of
     their values."""
-    with exclusive(lake / ".lock", "the lake", wait=600):
+    with _locked(lake):
         filings = pq.read_table(_partition_dir(lake, "filings", year, month) / "part-0.parquet")
         values_file = _partition_dir(lake, "seg_values", year, month) / "part-0.parquet"
         values = pq.read_table(values_file) if values_file.exists() else VALUES_SCHEMA.empty_table()
@@ -129,7 +135,7 @@ def set_month_aside(lake: Path, year: int, month: int) -> list[str]:
     from datetime import datetime
     stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
     kept = []
-    with exclusive(lake / ".lock", "the lake", wait=600):
+    with _locked(lake):
         for dataset in ("filings", "seg_values"):
             part = _partition_dir(lake, dataset, year, month) / "part-0.parquet"
             if part.exists():

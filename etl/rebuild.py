@@ -43,7 +43,8 @@ from etl.ingest import (FILINGS_SCHEMA, REJECTED_SCHEMA, STATEMENTS_SCHEMA, Inge
 from etl.locks import LockBusy
 from etl.raw_archive import safe_file_name
 from etl.settings import Settings, normalize_warehouse_url
-from etl.warehouse import DATABASE_ERRORS, LoadBatch, Warehouse, WarehouseError, exclusive_job, open_warehouse
+from etl.warehouse import (DATABASE_ERRORS, LoadBatch, Warehouse, WarehouseError, exclusive_job, first_line,
+                           open_warehouse)
 
 #: how a rebuild names its source in ``ingest_runs``
 SOURCES = "rebuild from the lake"
@@ -90,21 +91,17 @@ def read_back_error(path: Path) -> str | None:
     try:
         con = duckdb.connect(str(path), read_only=True)
     except duckdb.Error as exc:
-        return _first_line(exc)
+        return first_line(exc)
     try:
         present = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         for table in LOAD_TABLES:
             if table in present:  # hashing every column makes DuckDB read every block of the table
                 con.execute(f"SELECT count(*), sum(hash(COLUMNS(*))) FROM {table}").fetchall()
     except duckdb.Error as exc:
-        return _first_line(exc)
+        return first_line(exc)
     finally:
         con.close()
     return None
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def set_aside(path: Path, why: str) -> list[str]:
@@ -204,7 +201,7 @@ class Rebuilder:
             kept = lake.set_month_aside(lake_root, year, month)
             self.summary.unreadable_months.append(f"{year}-{month:02d}")
             if self.on_message:
-                self.on_message(f"the lake's partition for {year}-{month:02d} cannot be read ({_first_line(exc)}); "
+                self.on_message(f"the lake's partition for {year}-{month:02d} cannot be read ({first_line(exc)}); "
                                 f"set aside as {', '.join(kept)}; its filings are loaded from the raw zone")
             return
         batch = LoadBatch(run_id=self.summary.run_id, filings=filings, statements=_statements_table(filings, values),
@@ -219,9 +216,7 @@ class Rebuilder:
         lake_root = self.settings.lake
         run_id = self.summary.run_id
         self.warehouse.start_run(run_id, _now(), f"{SOURCES} {lake_root}")
-        limit_memory = getattr(self.warehouse, "limit_memory", None)  # DuckDB: cap its block cache, as a load does
-        if limit_memory is not None:
-            limit_memory()
+        self.warehouse.limit_memory()  # DuckDB: cap its block cache, as a load does
         months = lake.months(lake_root)
         for done, (year, month) in enumerate(months, 1):
             self._load_month(year, month)
@@ -307,8 +302,7 @@ def rebuild(settings: Settings, replace: bool = False, progress: Progress | None
     except (LockBusy, WarehouseError) as exc:
         raise RebuildError(str(exc)) from None
     except DATABASE_ERRORS as exc:
-        raise RebuildError(f"the warehouse failed during the rebuild: {_first_line(getattr(exc, 'orig', exc))}") \
-            from None
+        raise RebuildError(f"the warehouse failed during the rebuild: {first_line(exc)}") from None
     except OSError as exc:
         raise RebuildError(f"cannot read the lake or rename the warehouse file: {exc}") from None
     return summary

@@ -13,7 +13,7 @@ import re
 
 from etl.console import is_missing, table
 from etl.settings import Settings
-from etl.warehouse import DATABASE_ERRORS, exclusive_writer, open_warehouse
+from etl.warehouse import DATABASE_ERRORS, exclusive_writer, first_line, open_warehouse
 
 _COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
 
@@ -57,8 +57,7 @@ def run_query(settings: Settings, text: str, fmt: str = "table", limit: int = 20
                 finally:
                     transaction.rollback()
         except DATABASE_ERRORS as exc:
-            message = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0]
-            raise QueryError(f"the warehouse refused the query: {message}") from None
+            raise QueryError(f"the warehouse refused the query: {first_line(exc)}") from None
         finally:
             warehouse.dispose()
     if fmt == "csv":

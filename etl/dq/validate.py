@@ -26,7 +26,7 @@ from etl.dq.compile import SUITE_ANOMALIES, SUITE_FRESHNESS, SUITE_STATEMENTS, s
 from etl.dq.findings import RESULT_COLUMNS, Finding, FindingBuilder, rows_by_key, sort_findings
 from etl.settings import Settings
 from etl.locks import LockBusy
-from etl.warehouse import DATABASE_ERRORS, Warehouse, WarehouseError, exclusive_job, open_warehouse
+from etl.warehouse import DATABASE_ERRORS, Warehouse, WarehouseError, exclusive_job, first_line, open_warehouse
 
 
 class ValidationError(RuntimeError):
@@ -236,8 +236,7 @@ def _validate(settings: Settings, date_from: date | None, date_to: date | None) 
         return validator.run(date_from, date_to)
     except DATABASE_ERRORS as exc:
         validator.mark_failed()
-        first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise ValidationError(f"the warehouse failed during validation: {first}") from None
+        raise ValidationError(f"the warehouse failed during validation: {first_line(exc)}") from None
     except WarehouseError as exc:
         raise ValidationError(str(exc)) from None
     finally:

@@ -8,10 +8,10 @@ interface and the same tables and views (``sql/``).
 from __future__ import annotations
 
 from etl.settings import normalize_warehouse_url
-from etl.warehouse.base import LoadBatch, Warehouse, WarehouseError, redact_url
+from etl.warehouse.base import LoadBatch, Warehouse, WarehouseError, first_line, redact_url
 
 __all__ = ["DATABASE_ERRORS", "LoadBatch", "Warehouse", "WarehouseError", "exclusive_job", "exclusive_writer",
-           "open_warehouse", "redact_url"]
+           "first_line", "open_warehouse", "redact_url"]
 
 
 def _database_errors() -> tuple[type[BaseException], ...]:

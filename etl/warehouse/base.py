@@ -62,6 +62,12 @@ def redact_url(url: str) -> str:
         return url.split(":", 1)[0] + "://..."
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of what a database (or any library) said: the driver's own error behind a
+    SQLAlchemy wrapper, else the exception itself; its class name when it said nothing."""
+    return (str(getattr(exc, "orig", exc) or exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 class Warehouse:
     dialect = "generic"
 
@@ -139,14 +145,17 @@ class Warehouse:
             yield conn
 
     def _explain(self, exc: Exception) -> str:
-        first = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0]
-        return f"cannot open the warehouse {redact_url(self.url)}: {first}"
+        return f"cannot open the warehouse {redact_url(self.url)}: {first_line(exc)}"
 
     def describe(self) -> str:
         return redact_url(self.url)
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def limit_memory(self) -> None:
+        """Cap the memory this process's connections may use for a long load (the embedded backend's
+        block cache); a server backend has nothing to cap here."""
 
     # -- reading --------------------------------------------------------------------------------------
     def read_df(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:

@@ -99,7 +99,7 @@ def advisory_lock(url: str, job: str, wait: float, on_wait=None):
     from sqlalchemy.pool import NullPool
 
     from etl.locks import wait_for
-    from etl.warehouse.base import WarehouseError, redact_url
+    from etl.warehouse.base import WarehouseError, first_line, redact_url
 
     key = _advisory_key(job)
     engine = sa.create_engine(url, poolclass=NullPool)
@@ -107,8 +107,7 @@ def advisory_lock(url: str, job: str, wait: float, on_wait=None):
         try:
             conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         except sa.exc.SQLAlchemyError as exc:
-            first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-            raise WarehouseError(f"cannot open the warehouse {redact_url(url)}: {first}") from None
+            raise WarehouseError(f"cannot open the warehouse {redact_url(url)}: {first_line(exc)}") from None
         with conn:
             wait_for(lambda: conn.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar(),
                      lambda: _lock_holder(conn, key), wait, on_wait,
