@@ -46,7 +46,7 @@ def read_seconds(warehouse, sql: str, repeat: int = 3) -> tuple[int, float]:
 
 
 def measure(url: str, work: Path, label: str) -> None:
-    from etl.form_data import sql_dir
+    from etl.form.files import sql_dir
     from etl.warehouse import open_warehouse
     open_warehouse(url).dispose()  # bring the schema up to date before anything is timed
     # the report first: a child's peak memory as the kernel reports it starts from its parent's, so it

@@ -122,7 +122,7 @@ def dags_test(env: dict[str, str], airflow_home: Path, day: date) -> tuple[float
 
 
 def nightly(work: Path, firms: int, day: date) -> None:
-    from etl.generate import generate_filings
+    from etl.synthetic.files import generate_filings
     landing, home, airflow_home = work / "nightly" / "landing", work / "nightly" / "home", work / "nightly" / "airflow"
     generated = generate_filings(landing, firms=firms, start=day, end=day, seed=1)
     env = base_env(airflow_home, home, landing)
@@ -139,7 +139,7 @@ def nightly(work: Path, firms: int, day: date) -> None:
 
 
 def sequential(work: Path, firms: int, days: list[date]) -> None:
-    from etl.generate import generate_filings
+    from etl.synthetic.files import generate_filings
     base = work / "sequential"
     landing, home, airflow_home = base / "landing", base / "home", base / "airflow"
     generated = generate_filings(landing, firms=firms, start=days[0], end=days[-1], seed=1)
@@ -222,7 +222,7 @@ def _start(stack: ExitStack, argv: list[str], env: dict, log: Path) -> subproces
 def backfill(work: Path, firms: int, days: list[date], max_active_runs: int | None, timeout: float) -> None:
     import psycopg
 
-    from etl.generate import generate_filings
+    from etl.synthetic.files import generate_filings
     base = work / "backfill"
     landing, home, airflow_home = base / "landing", base / "home", base / "airflow"
     t0 = time.perf_counter()

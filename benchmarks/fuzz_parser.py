@@ -18,9 +18,9 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports():
-    from etl.parser import ParsedFiling, RejectedFiling, parse_filing
+    from etl.ingest.parser import ParsedFiling, RejectedFiling, parse_filing
 
-SAMPLE = Path(__file__).resolve().parents[1] / "etl" / "samples" / "citigroup-global-markets-2013-12-31.txt"
+SAMPLE = Path(__file__).resolve().parents[1] / "etl" / "synthetic" / "samples" / "citigroup-global-markets-2013-12-31.txt"
 
 
 def one_input(data: bytes) -> None:

@@ -110,7 +110,7 @@ def main() -> None:
     parser.add_argument("--format", default="text", choices=("text", "html"))
     args = parser.parse_args()
 
-    from etl.generate import generate_filings
+    from etl.synthetic.files import generate_filings
 
     work = Path(tempfile.mkdtemp(prefix="dailyseg-bench-"))
     end = date(2016, 3, 14)

@@ -34,10 +34,11 @@ def fill(warehouse_url: str, firms: int, start: date, end: date, batch_filings: 
     import hashlib
 
     from etl.business_days import business_days, next_business_day
-    from etl.catalog import load_catalog
-    from etl.generate import build_values, make_firms
-    from etl.ingest import _BatchBuilder
-    from etl.parser import Header, ParsedFiling, ParsedValue
+    from etl.form.catalog import load_catalog
+    from etl.synthetic.values import build_values
+    from etl.synthetic.firms import make_firms
+    from etl.ingest.run import _BatchBuilder
+    from etl.ingest.parser import Header, ParsedFiling, ParsedValue
     from etl.warehouse import open_warehouse
 
     warehouse = open_warehouse(warehouse_url)

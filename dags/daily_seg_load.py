@@ -33,7 +33,7 @@ from etl.airflow.timetable import BusinessDayTimetable
 
 # Transient failures (a warehouse briefly unreachable) are retried with backoff; wrong data is not.
 RETRY_POLICY = ExceptionRetryPolicy(rules=[
-    RetryRule(exception="etl.pipeline.ChecksFailed", action=RetryAction.FAIL,
+    RetryRule(exception="etl.airflow.steps.ChecksFailed", action=RetryAction.FAIL,
               reason="the filings fail their checks: a retry cannot change that"),
 ])
 

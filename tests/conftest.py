@@ -36,8 +36,9 @@ def pytest_unconfigure(config):
 
 
 import etl  # noqa: E402
+from etl.synthetic import SAMPLE_FILING  # noqa: E402
 
-SAMPLE_PATH = Path(etl.__file__).parent / "samples" / "citigroup-global-markets-2013-12-31.txt"
+SAMPLE_PATH = SAMPLE_FILING
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_ADMIN = os.environ.get("DAILYSEG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from etl.amounts import AmountError, looks_like_amount, read_amount
+from etl.ingest.amounts import AmountError, looks_like_amount, read_amount
 
 
 @pytest.mark.parametrize("text, value", [

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from etl.catalog import CatalogError, load_catalog, read_catalog
+from etl.form.catalog import CatalogError, load_catalog, read_catalog
 
 
 def test_codes_and_statements():

@@ -20,20 +20,15 @@ from pathlib import Path
 import pytest
 
 from etl.business_days import business_days, is_business_day
-from etl.catalog import STATEMENTS, load_catalog
-from etl.form_data import form_dir
-from etl.generate import (
-    FirmProfile,
-    amend_values,
-    build_values,
-    cover_page,
-    generate_filings,
-    make_firms,
-    write_filing,
-)
-from etl.render import RenderStyle, render_html, render_text
+from etl.form.catalog import STATEMENTS, load_catalog
+from etl.form.files import form_dir
+from etl.synthetic import SAMPLE_FILING
+from etl.synthetic.firms import FirmProfile, make_firms
+from etl.synthetic.values import amend_values, build_values, cover_page
+from etl.synthetic.files import generate_filings, write_filing
+from etl.synthetic.render import RenderStyle, render_html, render_text
 
-SAMPLE = Path(__file__).resolve().parents[1] / "etl" / "samples" / "citigroup-global-markets-2013-12-31.txt"
+SAMPLE = SAMPLE_FILING
 ERA_CHANGE = date(2015, 1, 1)
 
 PAIR = re.compile(r"<u>([^<]*)</u>(?:\s|&nbsp;)*\[(\d{4})\]")
@@ -426,7 +421,7 @@ def test_write_filing_writes_exactly_the_values_given(tmp_path, fmt):
 
 # -- the parser reads back exactly what was generated ----------------------------------------------------------
 def test_parser_reads_back_every_generated_value(corpus, html_corpus, tmp_path):
-    parser = pytest.importorskip("etl.parser")
+    parser = pytest.importorskip("etl.ingest.parser")
     firms = make_firms(6, seed=13)
     days = business_days(date(2014, 12, 24), date(2015, 1, 8))
     styles = [None, RenderStyle(line_ending="\r\n", paren_negatives=True, run_together_rate=1.0,

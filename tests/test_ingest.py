@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from etl import ingest as ingest_module
-from etl.ingest import IngestError, ingest
+from etl.ingest import run as ingest_module
+from etl.ingest.run import IngestError, ingest
 from etl.warehouse import open_warehouse
 from tests.filing_variants import statements, to_html
 
@@ -244,8 +244,8 @@ def test_oversized_file_is_rejected_and_kept(settings, tmp_path):
 
 def test_many_files_load_in_worker_processes_in_batches(any_settings, tmp_path):
     """Enough files for the parallel path and several batches: same result as one by one."""
-    from etl.generate import generate_filings
-    from etl.prepare import PARALLEL_THRESHOLD
+    from etl.synthetic.files import generate_filings
+    from etl.ingest.workers import PARALLEL_THRESHOLD
     landing = tmp_path / "many"
     generated = generate_filings(landing, firms=12, start=date(2016, 2, 1), end=date(2016, 2, 12), seed=3)
     assert generated.files > PARALLEL_THRESHOLD

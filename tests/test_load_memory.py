@@ -8,8 +8,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from etl import lake
-from etl.ingest import Ingestor, ingest
+from etl.lake import partitions as lake
+from etl.ingest.run import Ingestor, ingest
 from etl.warehouse import open_warehouse
 from etl.warehouse import duckdb_backend
 from etl.warehouse.duckdb_backend import LOAD_MEMORY_LIMIT_MB
@@ -33,7 +33,7 @@ def test_a_load_caps_duckdb_memory_and_other_commands_keep_the_default(settings,
 
 def test_a_batch_refused_for_memory_is_retried_with_more(settings, tmp_path, monkeypatch):
     """However big the warehouse's key indexes grow, the load does not fail on the cap: it raises it."""
-    from etl.generate import generate_filings
+    from etl.synthetic.files import generate_filings
     generated = generate_filings(tmp_path / "many", firms=12, start=date(2016, 2, 1), end=date(2016, 2, 12), seed=3)
     monkeypatch.setattr(duckdb_backend, "LOAD_MEMORY_LIMIT_MB", 1)  # far too little for any batch
     wh = open_warehouse(settings.warehouse_url)
@@ -79,7 +79,7 @@ def test_a_partition_rewrite_replaces_merges_sorts_and_reads_back_as_text(tmp_pa
 
 
 def test_many_batches_through_the_workers_leave_the_lake_equal_to_the_warehouse(settings, tmp_path):
-    from etl.generate import generate_filings
+    from etl.synthetic.files import generate_filings
     generated = generate_filings(tmp_path / "many", firms=12, start=date(2016, 2, 1), end=date(2016, 2, 12), seed=3)
     summary = ingest([tmp_path / "many"], settings.with_overrides(batch_size=30))
     assert summary.loaded == generated.files

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from etl.parser import RejectedFiling, parse_filing
-from etl.rules import load_rules
+from etl.ingest.parser import RejectedFiling, parse_filing
+from etl.form.rules import load_rules
 from tests.filing_variants import blank_value, parenthesize_negatives, statements, to_html
 
 

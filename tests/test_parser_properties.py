@@ -14,9 +14,9 @@ from datetime import date
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from etl.catalog import STATEMENTS, load_catalog
-from etl.parser import ParsedFiling, RejectedFiling, parse_filing
-from etl.render import RenderStyle, render_html, render_text
+from etl.form.catalog import STATEMENTS, load_catalog
+from etl.ingest.parser import ParsedFiling, RejectedFiling, parse_filing
+from etl.synthetic.render import RenderStyle, render_html, render_text
 
 amounts = st.integers(min_value=-10**13, max_value=10**13)
 days = st.dates(min_value=date(2012, 1, 1), max_value=date(2025, 12, 31))

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from etl import raw_archive
+from etl.lake import raw as raw_archive
 
 
 def test_a_killed_writers_temporary_is_swept_and_a_live_writers_is_kept(tmp_path):

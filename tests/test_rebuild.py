@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from etl.generate import generate_filings
-from etl.ingest import ingest
-from etl.rebuild import RebuildError, read_back_error, rebuild
+from etl.synthetic.files import generate_filings
+from etl.ingest.run import ingest
+from etl.lake.rebuild import RebuildError, read_back_error, rebuild
 from etl.settings import load_settings
 from etl.warehouse import open_warehouse
 from tests.test_cli import run

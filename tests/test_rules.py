@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from etl.rules import RulesError, load_rules, read_rules
+from etl.form.rules import RulesError, load_rules, read_rules
 
 HEADER = "rule_id,statement,total_code,component_code,weight,op,tolerance,severity,effective_from,effective_to,description\n"
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from etl.text_layout import UNDERLINE_CLOSE, UNDERLINE_OPEN, UnreadableText, decode, normalize
+from etl.ingest.text_layout import UNDERLINE_CLOSE, UNDERLINE_OPEN, UnreadableText, decode, normalize
 
 
 def test_html_rows_become_lines_and_cells_tabs():

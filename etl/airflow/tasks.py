@@ -59,9 +59,9 @@ def run_ingest() -> dict:
     """Queue for a busy embedded warehouse as long as the other steps do (``ingest`` alone gives up
     after a minute): a backfill runs many DAG runs at once, whatever the DAG's ``max_active_runs``."""
     from etl.airflow.config import airflow_settings
-    from etl.ingest import IngestError
+    from etl.ingest.run import IngestError
     from etl.locks import LockBusy
-    from etl.pipeline import ingest_landing
+    from etl.airflow.steps import ingest_landing
     settings = airflow_settings()
     deadline = time.monotonic() + WAREHOUSE_WAIT
     while True:
@@ -76,7 +76,7 @@ def run_ingest() -> dict:
 def run_validate(context: dict[str, Any]) -> dict:
     """Validate the run's business day; the summary goes to XCom even when checks fail."""
     from etl.airflow.config import airflow_settings
-    from etl.pipeline import ChecksFailed, validate_day
+    from etl.airflow.steps import ChecksFailed, validate_day
     try:
         summary = validate_day(airflow_settings(), business_day_of(context))
     except ChecksFailed as failed:
@@ -90,7 +90,7 @@ def run_publish(context: dict[str, Any]) -> dict:
     """Runs beside ``validate`` (and, in a backfill, beside other runs' tasks): an embedded warehouse
     admits one process at a time, so it queues on the writer lock like every other step."""
     from etl.airflow.config import airflow_settings
-    from etl.pipeline import publish_day
+    from etl.airflow.steps import publish_day
     from etl.warehouse import exclusive_writer
     settings = airflow_settings()
     with exclusive_writer(settings.warehouse_url, wait=WAREHOUSE_WAIT):
@@ -99,7 +99,7 @@ def run_publish(context: dict[str, Any]) -> dict:
 
 def run_alert(context: dict[str, Any]) -> dict:
     from etl.airflow.config import airflow_settings
-    from etl.pipeline import alert_run
+    from etl.airflow.steps import alert_run
     settings = airflow_settings()
     validation = context["ti"].xcom_pull(task_ids="validate", key=VALIDATION_XCOM)
     return alert_run(settings, validation, links=run_links(context), channels=alert_channels(settings))
@@ -110,7 +110,7 @@ def on_failure(context: dict[str, Any]) -> None:
     the alert task itself, with its findings)."""
     from etl.airflow.config import airflow_settings
     from etl.alerts import notify_failure
-    from etl.pipeline import ChecksFailed
+    from etl.airflow.steps import ChecksFailed
     error = context.get("exception")
     if isinstance(error, ChecksFailed):
         return

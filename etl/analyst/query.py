@@ -11,7 +11,7 @@ import csv
 import io
 import re
 
-from etl.console import is_missing, table
+from etl.analyst.formats import is_missing, table
 from etl.settings import Settings
 from etl.warehouse import DATABASE_ERRORS, exclusive_writer, first_line, open_warehouse
 

@@ -22,7 +22,7 @@ from typing import Callable
 import pandas as pd
 
 from etl.analyst.trends import STATEMENTS, date_range, excess_history, flagged, resolve_firms
-from etl.console import dollars, is_missing, percent
+from etl.analyst.formats import dollars, is_missing, percent
 from etl.settings import Settings
 from etl.warehouse import exclusive_writer, open_warehouse
 

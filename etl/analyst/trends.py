@@ -11,7 +11,7 @@ from datetime import date
 
 import pandas as pd
 
-from etl.console import dollars, is_missing, percent, table
+from etl.analyst.formats import dollars, is_missing, percent, table
 from etl.warehouse import Warehouse
 
 STATEMENTS = ("segregation", "secured", "swaps")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from etl.catalog import Catalog, load_catalog
-from etl.form_data import sql_dir
+from etl.form.catalog import Catalog, load_catalog
+from etl.form.files import sql_dir
 
 WIDE_VIEW_FILE = "045_statement_wide.sql"
 STATEMENT_ORDER = ("segregation", "secured", "swaps")

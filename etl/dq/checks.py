@@ -3,7 +3,7 @@
 Kinds: ``deficiency`` (a code below ``threshold``), ``target`` (a code below ``threshold`` while
 ``condition_code`` is at or above it), ``anomaly`` (a code's day-over-day change in percent below
 ``threshold``), and the statement-wide kinds ``completeness``, ``sign`` and ``freshness``. Arithmetic
-identities live in ``rules.csv`` (``etl.rules``).
+identities live in ``rules.csv`` (``etl.form.rules``).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from etl.form_data import form_dir
-from etl.rules import SEVERITIES
+from etl.form.files import form_dir
+from etl.form.rules import SEVERITIES
 
 KINDS = ("arithmetic", "completeness", "sign", "deficiency", "target", "freshness", "anomaly")
 

@@ -20,10 +20,10 @@ from collections import defaultdict
 from datetime import date
 from pathlib import Path
 
-from etl.catalog import STATEMENTS, Catalog, load_catalog
+from etl.form.catalog import STATEMENTS, Catalog, load_catalog
 from etl.dq.checks import Check, check_of_kind, load_checks
-from etl.form_data import form_dir, sql_dir
-from etl.rules import Rule, load_rules
+from etl.form.files import form_dir, sql_dir
+from etl.form.rules import Rule, load_rules
 
 FRAME_VIEW = "dq_check_frame"
 FRAME_VIEW_FILE = "010_dq_check_frame.sql"

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable
 
-from etl.catalog import load_catalog
+from etl.form.catalog import load_catalog
 from etl.dq.compile import code_column, rule_column
-from etl.rules import Rule, load_rules
+from etl.form.rules import Rule, load_rules
 
 SEVERITY_ORDER = {"critical": 0, "error": 1, "warning": 2, "info": 3}
 KIND_ORDER = {k: i for i, k in enumerate(("deficiency", "arithmetic", "completeness", "freshness", "target",

@@ -98,7 +98,7 @@ def _anomaly_series_sql(checks) -> str:
     from the latest statements themselves, filtered by End Date before the latest version is picked;
     otherwise from seg_values_latest.
     """
-    from etl.catalog import load_catalog
+    from etl.form.catalog import load_catalog
     figure_of = load_catalog().figure_of
     figures = {figure_of.get(c.code) for c in checks}
     by_statement = {}

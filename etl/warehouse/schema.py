@@ -12,7 +12,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from etl.form_data import sql_dir
+from etl.form.files import sql_dir
 
 _DIALECT = re.compile(r"^--\s*dialect:\s*(\w+)", re.MULTILINE)
 _VIEW_NAME = re.compile(r"CREATE\s+VIEW\s+(\w+)", re.IGNORECASE)

@@ -13,7 +13,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from etl.form_data import form_dir
+from etl.form.files import form_dir
 
 SEEDS = {
     "form_lines": ("line_items.csv",

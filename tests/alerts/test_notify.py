@@ -15,8 +15,10 @@ from etl.alerts import notify_validation_run
 from etl.alerts.channels import SlackWebhookChannel, SmtpChannel
 from etl.business_days import business_days
 from etl.dq.validate import validate
-from etl.generate import generate_filings, make_firms, recompute_totals
-from etl.ingest import ingest
+from etl.synthetic.files import generate_filings
+from etl.synthetic.firms import make_firms
+from etl.synthetic.values import recompute_totals
+from etl.ingest.run import ingest
 from etl.settings import load_settings
 from etl.warehouse import open_warehouse
 from tests.alerts.receivers import SmtpReceiver, WebhookReceiver

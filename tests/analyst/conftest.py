@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from etl.generate import generate_filings
-from etl.ingest import ingest
+from etl.synthetic.files import generate_filings
+from etl.ingest.run import ingest
 from etl.settings import load_settings
 from tests.conftest import SAMPLE_PATH, new_pg_database
 

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from etl.form_data import sql_dir
+from etl.form.files import sql_dir
 from tests.analyst.conftest import DEFICIENT
 from tests.analyst.test_views import rows
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from etl.analyst.wide_view import artifact_paths, wide_codes
-from etl.catalog import load_catalog
+from etl.form.catalog import load_catalog
 from etl.warehouse import open_warehouse
 
 VIEWS = {

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from etl.generate import generate_filings, make_firms
+from etl.synthetic.files import generate_filings
+from etl.synthetic.firms import make_firms
 from etl.warehouse import open_warehouse
 from tests.alerts.receivers import SmtpReceiver, WebhookReceiver
 from tests.conftest import REPO

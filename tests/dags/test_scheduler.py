@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from etl.generate import generate_filings
+from etl.synthetic.files import generate_filings
 from etl.warehouse import open_warehouse
 from tests.conftest import REPO, new_pg_database
 

@@ -12,10 +12,12 @@ from datetime import date
 from pathlib import Path
 
 from etl.business_days import business_days, next_business_day
-from etl.catalog import load_catalog
-from etl.generate import generate_filings, make_firms, recompute_totals, write_filing
-from etl.parser import parse_filing
-from etl.rules import Rule, load_rules
+from etl.form.catalog import load_catalog
+from etl.synthetic.files import generate_filings, write_filing
+from etl.synthetic.firms import make_firms
+from etl.synthetic.values import recompute_totals
+from etl.ingest.parser import parse_filing
+from etl.form.rules import Rule, load_rules
 
 FIRMS = 8
 SEED = 11

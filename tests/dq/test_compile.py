@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from etl.catalog import load_catalog
+from etl.form.catalog import load_catalog
 from etl.dq.compile import (SUITE_STATEMENTS, artifact_paths, frame_view_sql, negative_codes, rule_column,
                             suite_specs)
 from etl.dq.checks import load_checks
-from etl.rules import load_rules
+from etl.form.rules import load_rules
 
 
 def test_checked_in_artifacts_match_the_rule_files():
@@ -41,8 +41,8 @@ def test_every_check_and_negative_line_has_an_expectation():
 
 
 def test_a_changed_tolerance_changes_the_suite(tmp_path, monkeypatch):
-    from etl.rules import read_rules
-    from etl.form_data import form_dir
+    from etl.form.rules import read_rules
+    from etl.form.files import form_dir
     text = (form_dir() / "rules.csv").read_text().replace("SEG-EXCESS,segregation,7190,7180,+1,sum,2,",
                                                           "SEG-EXCESS,segregation,7190,7180,+1,sum,5,")
     text = text.replace("SEG-EXCESS,segregation,7190,7060,-1,sum,2,", "SEG-EXCESS,segregation,7190,7060,-1,sum,5,")

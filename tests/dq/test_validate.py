@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 
 from etl.dq.validate import validate
-from etl.ingest import ingest
+from etl.ingest.run import ingest
 from etl.settings import load_settings
 from etl.warehouse import open_warehouse
 from tests.conftest import new_pg_database
@@ -65,7 +65,7 @@ def test_reports_exactly_the_planted_problems(backend, corpus, request):
 
 @pytest.mark.parametrize("backend", ["on_duckdb", "on_postgres"])
 def test_every_identity_catches_a_planted_break(backend, corpus, request):
-    from etl.rules import load_rules
+    from etl.form.rules import load_rules
     _, summary, _, _ = request.getfixturevalue(backend)
     arithmetic = {f.rule_id for f in summary.findings if f.kind == "arithmetic"}
     assert arithmetic == {r.rule_id for r in load_rules()}

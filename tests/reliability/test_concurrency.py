@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.generate import generate_filings
+from etl.synthetic.files import generate_filings
 from etl.settings import load_settings
 from tests.conftest import new_pg_database
 from tests.test_cli import DAILYSEG

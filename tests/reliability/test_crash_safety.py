@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from etl.generate import generate_filings, make_firms
+from etl.synthetic.files import generate_filings
+from etl.synthetic.firms import make_firms
 from etl.settings import load_settings
 from etl.warehouse import open_warehouse
 from tests.dq.planted import _read, _write

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from etl.ingest import ingest
+from etl.ingest.run import ingest
 from etl.warehouse import open_warehouse
 from tests.filing_variants import to_html
 

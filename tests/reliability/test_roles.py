@@ -12,8 +12,8 @@ from sqlalchemy.engine import make_url
 
 from etl.cli import main
 from etl.dq.validate import validate
-from etl.generate import generate_filings
-from etl.ingest import ingest
+from etl.synthetic.files import generate_filings
+from etl.ingest.run import ingest
 from tests.conftest import PG_ADMIN, new_pg_database
 
 pytestmark = pytest.mark.postgres

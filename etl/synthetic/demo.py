@@ -16,9 +16,9 @@ from pathlib import Path
 
 from etl.business_days import business_days, previous_business_day
 from etl.settings import load_settings
+from etl.synthetic import SAMPLE_FILING
 
 DEMO_END = date(2016, 3, 14)
-SAMPLE = Path(__file__).parent / "samples" / "citigroup-global-markets-2013-12-31.txt"
 
 LATEST_EXCESS_SQL = """
 WITH last AS (SELECT firm, max(end_date) AS end_date FROM excess_trend GROUP BY firm)
@@ -44,7 +44,7 @@ def _window(days: int) -> tuple[date, date]:
 
 
 def latest_excess_table(warehouse) -> str:
-    from etl.console import dollars, percent, table
+    from etl.analyst.formats import dollars, percent, table
     frame = warehouse.read_df(LATEST_EXCESS_SQL)
     rows = []
     for r in frame.itertuples(index=False):
@@ -55,10 +55,10 @@ def latest_excess_table(warehouse) -> str:
 
 
 def run(home: str | None = None, firms: int = 20, days: int = 15, out=sys.stdout) -> int:
-    from etl.cli import print_ingest_summary
-    from etl.console import ProgressBar
-    from etl.generate import generate_filings
-    from etl.ingest import ingest
+    from etl.cli.printers import print_ingest_summary
+    from etl.cli.progress import ProgressBar
+    from etl.synthetic.files import generate_filings
+    from etl.ingest.run import ingest
     from etl.warehouse import open_warehouse
 
     settings = load_settings(home=home)
@@ -70,11 +70,11 @@ def run(home: str | None = None, firms: int = 20, days: int = 15, out=sys.stdout
     bar = ProgressBar("generate")
     generated = generate_filings(landing, firms=firms, start=start, end=end, fmt="text", seed=2016, progress=bar)
     bar.close()
-    sample_copy = landing / "2013-12-31" / SAMPLE.name
+    sample_copy = landing / "2013-12-31" / SAMPLE_FILING.name
     sample_copy.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(SAMPLE, sample_copy)
+    shutil.copyfile(SAMPLE_FILING, sample_copy)
     print(f"   {generated.files:,} filings ({generated.amended} amended) plus the real sample filing "
-          f"{SAMPLE.name}", file=out)
+          f"{SAMPLE_FILING.name}", file=out)
 
     print(f"\n2. Ingesting {landing}/", file=out)
     bar = ProgressBar("ingest")
@@ -82,7 +82,7 @@ def run(home: str | None = None, firms: int = 20, days: int = 15, out=sys.stdout
     bar.close()
     print_ingest_summary(summary, out=out, quarantine=settings.quarantine)
 
-    from etl.cli import print_validation_summary
+    from etl.cli.printers import print_validation_summary
     from etl.dq.validate import validate
     print("\n3. Validating every loaded filing (Great Expectations: arithmetic, completeness, sign, deficiency, "
           "target, freshness, anomaly checks)", file=out)

@@ -1,4 +1,6 @@
-"""The ``dailyseg`` command line: argument parsing, calling ``etl`` functions, and what people read.
+"""The ``dailyseg`` command line: argument parsing, ``main`` and the one-line error mapping.
+
+The commands themselves are ``etl.cli.commands``; what they print, ``etl.cli.printers``.
 
 Every command has ``--help``. Errors a user can cause (a missing folder, an unreachable warehouse, a
 busy lock) end with one line on stderr and a non-zero exit, never a traceback; set ``DAILYSEG_DEBUG=1``
@@ -17,11 +19,8 @@ from pathlib import Path
 
 from etl import __version__
 
-EXIT_OK, EXIT_FAILED_CHECKS, EXIT_CANNOT_RUN = 0, 1, 2
-
-
-class UsageError(Exception):
-    """A problem with the command's arguments or environment, reported in one line."""
+from etl.cli.commands import (EXIT_CANNOT_RUN, EXIT_OK, UsageError, cmd_demo, cmd_generate, cmd_grant, cmd_ingest,
+                              cmd_rebuild, cmd_report, cmd_rules, cmd_sql, cmd_trends, cmd_validate)
 
 
 def _date(text: str) -> date:
@@ -29,12 +28,6 @@ def _date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (use YYYY-MM-DD)") from None
-
-
-def _settings(args: argparse.Namespace):
-    from etl.settings import load_settings
-    return load_settings(home=getattr(args, "home", None), warehouse_url=getattr(args, "warehouse", None),
-                         lake=getattr(args, "lake", None))
 
 
 def _add_wait_flag(parser: argparse.ArgumentParser) -> None:
@@ -52,259 +45,6 @@ def _add_location_flags(parser: argparse.ArgumentParser) -> None:
                         help="SQLAlchemy URL of the warehouse (default: $DAILYSEG_WAREHOUSE, else the embedded "
                              "DuckDB file under $DAILYSEG_HOME)")
     parser.add_argument("--lake", metavar="DIR", help="lake folder (default: $DAILYSEG_LAKE or $DAILYSEG_HOME/lake)")
-
-
-# -- ingest ------------------------------------------------------------------------------------------------
-def print_ingest_summary(summary, out=sys.stdout, quarantine: Path | None = None) -> None:
-    from etl.console import table
-    rate = summary.files_seen / summary.seconds if summary.seconds else 0.0
-    rows_rate = summary.value_rows / summary.seconds if summary.seconds else 0.0
-    new_rejections = [r for r in summary.rejected if not r.already_known]
-    lines = [
-        f"Ingest run {summary.run_id} into {summary.warehouse}",
-        f"  files seen   {summary.files_seen:>9,}",
-        f"  loaded       {summary.loaded:>9,}   ({summary.value_rows:,} values)",
-        f"  duplicates   {summary.duplicates:>9,}   (same bytes already loaded; nothing written)",
-        f"  rejected     {summary.rejected_count:>9,}"
-        + (f"   ({summary.rejected_count - len(new_rejections):,} already in the quarantine)"
-           if summary.rejected_count != len(new_rejections) else ""),
-        f"  time         {summary.seconds:>9.1f} s ({rate:,.0f} files/s, {rows_rate:,.0f} values/s)",
-    ]
-    if summary.recovered_filings:
-        lines.append(f"  recovered    {summary.recovered_filings:>9,}   filings an interrupted run had not "
-                     "written to the lake")
-    print("\n".join(lines), file=out)
-    if new_rejections:
-        where = f" (set aside in {quarantine})" if quarantine else ""
-        print(f"\nRejected files{where}:", file=out)
-        shown = new_rejections[:25]
-        print(table(["reason", "line", "file", "why"],
-                    [[r.reason_code, r.line_no or "", _short_path(r.source_path), r.reason] for r in shown]),
-              file=out)
-        if len(new_rejections) > len(shown):
-            print(f"... and {len(new_rejections) - len(shown):,} more (SELECT * FROM rejected_filings)", file=out)
-    if summary.unknown_codes:
-        codes = ", ".join(f"{code} ({n})" for code, n in summary.unknown_codes.most_common(10))
-        print(f"\nCodes not in the catalog, loaded as filed: {codes}", file=out)
-
-
-def _short_path(path: str) -> str:
-    """``path`` relative to the current folder when it lies below it, else as it is."""
-    try:
-        relative = os.path.relpath(path)
-    except ValueError:
-        return str(path)
-    return str(path) if relative.startswith("..") else relative
-
-
-def cmd_ingest(args: argparse.Namespace) -> int:
-    from etl.console import ProgressBar
-    from etl.ingest import ingest
-    settings = _settings(args)
-    bar = None if args.quiet else ProgressBar("ingest")
-    summary = ingest(args.paths, settings, progress=bar, wait=args.wait,
-                     on_message=lambda m: print(m, file=sys.stderr))
-    if bar:
-        bar.close()
-    print_ingest_summary(summary, quarantine=settings.quarantine)
-    return EXIT_OK
-
-
-# -- validate ----------------------------------------------------------------------------------------------
-def print_validation_summary(summary, out=sys.stdout, first: int = 15) -> None:
-    from etl.console import table
-    from etl.dq.checks import KINDS
-    span = f"{summary.date_from} to {summary.date_to}" if summary.date_from else "an empty warehouse"
-    print(f"Validation {summary.run_id} of {span} ({summary.backend}): {summary.filings_checked:,} filings, "
-          f"{summary.statements_checked:,} statements, {summary.expectations} expectations, "
-          f"{summary.seconds:.1f} s (+{summary.setup_seconds:.1f} s loading Great Expectations)", file=out)
-    counts = summary.by_kind
-    severities = ("critical", "error", "warning")
-    rows = [[kind] + [counts.get((kind, sev), 0) or "-" for sev in severities] for kind in KINDS
-            if any(counts.get((kind, sev)) for sev in severities)]
-    if rows:
-        print(table(["kind", *severities], rows, right=(1, 2, 3)), file=out)
-        print(f"\nFirst {min(first, len(summary.findings))} of {len(summary.findings):,} findings, most severe first:",
-              file=out)
-        for f in summary.findings[:first]:
-            print(f"  {f.severity.upper():<8} {f.rule_id:<18} {f.message}", file=out)
-    else:
-        print("No check failed.", file=out)
-    verdict = "PASSED (nothing of severity error or critical)" if summary.success else \
-        "FAILED (errors or critical findings above)"
-    print(f"\n{verdict}", file=out)
-    if summary.results_path:
-        print(f"All findings: SELECT * FROM dq_results WHERE run_id = '{summary.run_id}'", file=out)
-        print(f"GX results:   {summary.results_path}", file=out)
-        print(f"Data Docs:    {summary.data_docs_path}", file=out)
-
-
-def print_alert_report(report: dict, out=sys.stdout) -> None:
-    if not report.get("deliveries"):
-        print(f"Alerts: {report.get('note', 'nothing sent')}", file=out)
-        return
-    for d in report["deliveries"]:
-        if d["status"] == "sent":
-            print(f"Alert {d['channel']}: sent ({d['new']} new, {d['resolved']} resolved): {d['headline']}", file=out)
-        elif d["status"] == "nothing_new":
-            print(f"Alert {d['channel']}: nothing new since the last message", file=out)
-        else:
-            print(f"Alert {d['channel']}: NOT delivered after {d['attempts']} attempts ({d['error']}); "
-                  "recorded in the alerts table, the next run sends it again", file=out)
-
-
-def cmd_validate(args: argparse.Namespace) -> int:
-    from etl.dq.validate import validate
-    settings = _settings(args)
-    if args.alert:
-        from etl.alerts import env_channels
-        if not env_channels(settings):
-            raise UsageError("--alert needs DAILYSEG_SMTP_URL (with DAILYSEG_ALERT_TO) or DAILYSEG_SLACK_WEBHOOK_URL")
-    summary = validate(settings, args.date_from, args.date_to, wait=args.wait,
-                       on_message=lambda message: print(message, file=sys.stderr, flush=True))
-    print_validation_summary(summary)
-    if args.timings:
-        print("Time by step: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in summary.phases.items()))
-    if args.alert:
-        from etl.alerts import notify_validation_run
-        print_alert_report(notify_validation_run(settings, summary.run_id))
-    return EXIT_OK if summary.success else EXIT_FAILED_CHECKS
-
-
-def cmd_rules(args: argparse.Namespace) -> int:
-    from etl.analyst import wide_view
-    from etl.dq import compile as dq_compile
-    generated = {**dq_compile.artifact_paths(), **wide_view.artifact_paths()}
-    stale = [p for p, content in generated.items() if not p.exists() or p.read_text(encoding="utf-8") != content]
-    if args.check:
-        if stale:
-            print("out of date (run: dailyseg rules compile): " + ", ".join(map(str, stale)), file=sys.stderr)
-            return EXIT_FAILED_CHECKS
-        print("the check-frame view, the wide statement view and the GX suites match the data files")
-        return EXIT_OK
-    changed = []
-    for path in stale:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(generated[path], encoding="utf-8")
-        changed.append(path)
-    print("\n".join(f"wrote {p}" for p in changed) or "nothing to do: the generated files are up to date")
-    return EXIT_OK
-
-
-# -- generate ----------------------------------------------------------------------------------------------
-def cmd_generate(args: argparse.Namespace) -> int:
-    from etl.console import ProgressBar
-    from etl.generate import generate_filings
-    if args.end < args.start:
-        raise UsageError("--end is before --start")
-    bar = None if args.quiet else ProgressBar("generate")
-    result = generate_filings(Path(args.outdir), firms=args.firms, start=args.start, end=args.end,
-                              fmt=args.format, seed=args.seed, amend_rate=args.amend_rate, progress=bar)
-    if bar:
-        bar.close()
-    print(f"Wrote {result.files:,} filings ({result.amended:,} amended) for {result.firms} firms over "
-          f"{result.days} business days to {args.outdir}")
-    return EXIT_OK
-
-
-# -- demo --------------------------------------------------------------------------------------------------
-# -- analyst layer ------------------------------------------------------------------------------------------
-def cmd_report(args: argparse.Namespace) -> int:
-    from etl.analyst.report import build_report
-    from etl.console import ProgressBar
-    settings = _settings(args)
-    bar = None if args.quiet else ProgressBar("report", unit="charts")
-    summary = build_report(settings, firm=args.firm, date_from=args.date_from, date_to=args.date_to,
-                           out=Path(args.out) if args.out else None, progress=bar, wait=args.wait)
-    if bar:
-        bar.close()
-    print(f"Report: {summary.firms} firms, {summary.charts} charts, {summary.first_day} to {summary.last_day}, "
-          f"in {summary.seconds:.1f} s")
-    print(f"  open {summary.index}")
-    print(f"  charts (PNG) in {summary.index.parent / 'charts'}")
-    return EXIT_OK
-
-
-def cmd_trends(args: argparse.Namespace) -> int:
-    from etl.analyst.trends import excess_history, resolve_firms, trend_table
-    from etl.warehouse import exclusive_writer, open_warehouse
-    settings = _settings(args)
-    with exclusive_writer(settings.warehouse_url, wait=args.wait):
-        warehouse = open_warehouse(settings.warehouse_url)
-        try:
-            firms = resolve_firms(warehouse, args.firm)
-            if len(firms) > 1:
-                raise UsageError(f"{args.firm!r} matches {len(firms)} firms: " + "; ".join(firms[:10]) +
-                                 (" ..." if len(firms) > 10 else "") + ". Give more of the name.")
-            history = excess_history(warehouse, firms, args.date_from, args.date_to)
-        finally:
-            warehouse.dispose()
-    if args.statement:
-        history = history[history["statement"] == args.statement]
-    print(f"{firms[0]}: excess by account class, last {args.last} filing days"
-          + (f" ({args.statement})" if args.statement else ""))
-    print(trend_table(history, last=args.last))
-    return EXIT_OK
-
-
-def cmd_sql(args: argparse.Namespace) -> int:
-    from etl.analyst.query import run_query
-    settings = _settings(args)
-    text = args.query
-    if text.endswith(".sql") or Path(text).is_file():
-        path = Path(text)
-        if not path.is_file():
-            raise UsageError(f"no such query file: {path}")
-        text = path.read_text(encoding="utf-8")
-    print(run_query(settings, text, fmt=args.format, limit=args.limit, wait=args.wait))
-    return EXIT_OK
-
-
-def cmd_rebuild(args: argparse.Namespace) -> int:
-    from etl.console import ProgressBar
-    from etl.rebuild import rebuild
-    settings = _settings(args)
-    bar = None if args.quiet else ProgressBar("rebuild", unit="months")
-    summary = rebuild(settings, replace=args.replace, progress=bar, wait=args.wait,
-                      on_message=lambda m: print(m, file=sys.stderr))
-    if bar:
-        bar.close()
-    if summary.damage:
-        print(f"The warehouse file was damaged ({summary.damage}).")
-    if summary.kept:
-        print(f"Set aside, not deleted: {', '.join(_short_path(p) for p in summary.kept)}")
-    print(f"Rebuilt {summary.warehouse} from the lake {_short_path(summary.lake)} in {summary.seconds:.1f} s:")
-    print(f"  filings    {summary.filings:>12,}   ({summary.months} months of the lake)")
-    print(f"  values     {summary.value_rows:>12,}")
-    print(f"  rejected   {summary.rejected:>12,}   (from the quarantine)")
-    if summary.unreadable_months:
-        print(f"  unreadable {len(summary.unreadable_months):>12,}   months of the lake, set aside and loaded from "
-              f"the raw zone: {', '.join(summary.unreadable_months)}")
-    if summary.raw_loaded:
-        print(f"  from raw   {summary.raw_loaded:>12,}   (filings a stopped run committed but had not written to "
-              "the lake)")
-    print("Not in the lake, so not rebuilt: the ingest history, the data-quality results (run dailyseg validate) "
-          "and the alert history (the next alerting validation announces every open finding as new).")
-    return EXIT_OK
-
-
-def cmd_grant(args: argparse.Namespace) -> int:
-    from etl.warehouse import open_warehouse
-    from etl.warehouse.roles import grant_roles
-    warehouse = open_warehouse(_settings(args).warehouse_url)
-    try:
-        granted = grant_roles(warehouse, args.loader, args.analyst)
-    finally:
-        warehouse.dispose()
-    print(f"{args.loader}: reads and writes {len(granted[args.loader])} tables, may create its scratch tables")
-    print(f"{args.analyst}: reads {len(granted[args.analyst])} views, nothing else")
-    print(f"Give them to accounts with: GRANT {args.analyst} TO someone;")
-    return EXIT_OK
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from etl import demo
-    return demo.run(home=args.home, firms=args.firms, days=args.days)
 
 
 # -- parser ------------------------------------------------------------------------------------------------
@@ -444,14 +184,14 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CANNOT_RUN
     from etl.alerts import AlertConfigError
     from etl.dq.validate import ValidationError
-    from etl.ingest import IngestError
+    from etl.ingest.run import IngestError
     from etl.locks import LockBusy
     from etl.warehouse import WarehouseError
     from etl.analyst.report import ReportError
     from etl.analyst.query import QueryError
     from etl.analyst.trends import UnknownFirm
-    from etl.prepare import WorkerLost
-    from etl.rebuild import RebuildError
+    from etl.ingest.workers import WorkerLost
+    from etl.lake.rebuild import RebuildError
     except_types = (UsageError, IngestError, ValidationError, WarehouseError, LockBusy, AlertConfigError, ReportError,
                     UnknownFirm, QueryError, WorkerLost, RebuildError)
     try:

@@ -52,7 +52,7 @@ def mirror_landing(url: str, home: Path) -> Path:
 
 
 def ingest_landing(settings: Settings) -> dict:
-    from etl.ingest import ingest
+    from etl.ingest.run import ingest
     landing = str(settings.landing)
     folder = mirror_landing(landing, settings.home) if _is_url(landing) else Path(landing.removeprefix("file://"))
     if not folder.exists():

@@ -36,12 +36,12 @@ from typing import Callable, NamedTuple
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl import lake
-from etl.catalog import load_catalog
-from etl.ingest import (FILINGS_SCHEMA, REJECTED_SCHEMA, STATEMENTS_SCHEMA, Ingestor, Progress,
-                        append_statement_rows)
+from etl.lake import partitions as lake
+from etl.form.catalog import load_catalog
+from etl.ingest.run import (FILINGS_SCHEMA, REJECTED_SCHEMA, STATEMENTS_SCHEMA, Ingestor, Progress,
+                            append_statement_rows)
 from etl.locks import LockBusy
-from etl.raw_archive import safe_file_name
+from etl.lake.raw import safe_file_name
 from etl.settings import Settings, normalize_warehouse_url
 from etl.warehouse import (DATABASE_ERRORS, LoadBatch, Warehouse, WarehouseError, exclusive_job, first_line,
                            open_warehouse)

@@ -15,7 +15,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from etl.form_data import form_dir
+from etl.form.files import form_dir
 
 STATEMENTS = ("segregation", "secured", "swaps")
 ALL_STATEMENTS = ("cover", *STATEMENTS)

@@ -8,7 +8,7 @@ Layout under ``DAILYSEG_LAKE``::
 Files are written through a hidden temporary name and renamed into place, so a reader never sees half
 a file. Raw files are not synced one by one: the loader calls ``flush_to_disk`` once per batch, before
 the warehouse commit that refers to them. This module needs no third-party package, so the worker
-processes that read and parse files (``etl.prepare``) can import it cheaply.
+processes that read and parse files (``etl.ingest.workers``) can import it cheaply.
 """
 
 from __future__ import annotations

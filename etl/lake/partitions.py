@@ -1,6 +1,6 @@
 """The lake's Parquet copy of the long table, hive-partitioned by End Date.
 
-Layout under ``DAILYSEG_LAKE`` (the raw archive and quarantine beside it are ``etl.raw_archive``)::
+Layout under ``DAILYSEG_LAKE`` (the raw archive and quarantine beside it are ``etl.lake.raw``)::
 
     seg_values/year=2016/month=03/part-0.parquet   the long table (zstd)
     filings/year=2016/month=03/part-0.parquet      one row per filing version, for lineage

@@ -23,11 +23,12 @@ from typing import Callable, Iterable, Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl import lake, raw_archive
-from etl.catalog import load_catalog
+from etl.lake import partitions as lake
+from etl.lake import raw as raw_archive
+from etl.form.catalog import load_catalog
 from etl.locks import LockBusy
-from etl.parser import ParsedFiling
-from etl.prepare import Prepared, Preparer
+from etl.ingest.parser import ParsedFiling
+from etl.ingest.workers import Prepared, Preparer
 from etl.settings import Settings
 from etl.warehouse import (DATABASE_ERRORS, LoadBatch, Warehouse, WarehouseError, exclusive_writer, first_line,
                            open_warehouse)

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from etl import raw_archive
-from etl.parser import ParsedFiling, RejectedFiling, parse_filing
+from etl.lake import raw as raw_archive
+from etl.ingest.parser import ParsedFiling, RejectedFiling, parse_filing
 
 # Below this many files a pool costs more than it saves.
 PARALLEL_THRESHOLD = 64

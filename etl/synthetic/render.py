@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
-from etl.catalog import STATEMENTS, LineItem, load_catalog
+from etl.form.catalog import STATEMENTS, LineItem, load_catalog
 
 STATEMENT_TITLES = {
     "cover": "Daily Segregation - Cover Page",

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
-from etl.amounts import AmountError, looks_like_amount, read_amount
-from etl.catalog import Catalog, load_catalog
-from etl.text_layout import UNDERLINE_CLOSE, UNDERLINE_OPEN, UnreadableText, decode, normalize
+from etl.ingest.amounts import AmountError, looks_like_amount, read_amount
+from etl.form.catalog import Catalog, load_catalog
+from etl.ingest.text_layout import UNDERLINE_CLOSE, UNDERLINE_OPEN, UnreadableText, decode, normalize
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
 
-from etl.form_data import form_dir
+from etl.form.files import form_dir
 
 SEVERITIES = ("info", "warning", "error", "critical")
 

@@ -1,0 +1,93 @@
+"""What the commands print: the summaries of an ingest, a validation and an alerting run."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from etl.analyst.formats import table
+
+
+def print_ingest_summary(summary, out=sys.stdout, quarantine: Path | None = None) -> None:
+    rate = summary.files_seen / summary.seconds if summary.seconds else 0.0
+    rows_rate = summary.value_rows / summary.seconds if summary.seconds else 0.0
+    new_rejections = [r for r in summary.rejected if not r.already_known]
+    lines = [
+        f"Ingest run {summary.run_id} into {summary.warehouse}",
+        f"  files seen   {summary.files_seen:>9,}",
+        f"  loaded       {summary.loaded:>9,}   ({summary.value_rows:,} values)",
+        f"  duplicates   {summary.duplicates:>9,}   (same bytes already loaded; nothing written)",
+        f"  rejected     {summary.rejected_count:>9,}"
+        + (f"   ({summary.rejected_count - len(new_rejections):,} already in the quarantine)"
+           if summary.rejected_count != len(new_rejections) else ""),
+        f"  time         {summary.seconds:>9.1f} s ({rate:,.0f} files/s, {rows_rate:,.0f} values/s)",
+    ]
+    if summary.recovered_filings:
+        lines.append(f"  recovered    {summary.recovered_filings:>9,}   filings an interrupted run had not "
+                     "written to the lake")
+    print("\n".join(lines), file=out)
+    if new_rejections:
+        where = f" (set aside in {quarantine})" if quarantine else ""
+        print(f"\nRejected files{where}:", file=out)
+        shown = new_rejections[:25]
+        print(table(["reason", "line", "file", "why"],
+                    [[r.reason_code, r.line_no or "", short_path(r.source_path), r.reason] for r in shown]),
+              file=out)
+        if len(new_rejections) > len(shown):
+            print(f"... and {len(new_rejections) - len(shown):,} more (SELECT * FROM rejected_filings)", file=out)
+    if summary.unknown_codes:
+        codes = ", ".join(f"{code} ({n})" for code, n in summary.unknown_codes.most_common(10))
+        print(f"\nCodes not in the catalog, loaded as filed: {codes}", file=out)
+
+
+def short_path(path: str) -> str:
+    """``path`` relative to the current folder when it lies below it, else as it is."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def print_validation_summary(summary, out=sys.stdout, first: int = 15) -> None:
+    from etl.dq.checks import KINDS
+    span = f"{summary.date_from} to {summary.date_to}" if summary.date_from else "an empty warehouse"
+    print(f"Validation {summary.run_id} of {span} ({summary.backend}): {summary.filings_checked:,} filings, "
+          f"{summary.statements_checked:,} statements, {summary.expectations} expectations, "
+          f"{summary.seconds:.1f} s (+{summary.setup_seconds:.1f} s loading Great Expectations)", file=out)
+    counts = summary.by_kind
+    severities = ("critical", "error", "warning")
+    rows = [[kind] + [counts.get((kind, sev), 0) or "-" for sev in severities] for kind in KINDS
+            if any(counts.get((kind, sev)) for sev in severities)]
+    if rows:
+        print(table(["kind", *severities], rows, right=(1, 2, 3)), file=out)
+        print(f"\nFirst {min(first, len(summary.findings))} of {len(summary.findings):,} findings, most severe first:",
+              file=out)
+        for f in summary.findings[:first]:
+            print(f"  {f.severity.upper():<8} {f.rule_id:<18} {f.message}", file=out)
+    else:
+        print("No check failed.", file=out)
+    verdict = "PASSED (nothing of severity error or critical)" if summary.success else \
+        "FAILED (errors or critical findings above)"
+    print(f"\n{verdict}", file=out)
+    if summary.results_path:
+        print(f"All findings: SELECT * FROM dq_results WHERE run_id = '{summary.run_id}'", file=out)
+        print(f"GX results:   {summary.results_path}", file=out)
+        print(f"Data Docs:    {summary.data_docs_path}", file=out)
+
+
+def print_alert_report(report: dict, out=sys.stdout) -> None:
+    if not report.get("deliveries"):
+        print(f"Alerts: {report.get('note', 'nothing sent')}", file=out)
+        return
+    for d in report["deliveries"]:
+        if d["status"] == "sent":
+            print(f"Alert {d['channel']}: sent ({d['new']} new, {d['resolved']} resolved): {d['headline']}", file=out)
+        elif d["status"] == "nothing_new":
+            print(f"Alert {d['channel']}: nothing new since the last message", file=out)
+        else:
+            print(f"Alert {d['channel']}: NOT delivered after {d['attempts']} attempts ({d['error']}); "
+                  "recorded in the alerts table, the next run sends it again", file=out)
+
+

@@ -1,0 +1,109 @@
+"""Synthetic Daily Seg filings on disk.
+
+``generate_filings`` writes one INITIAL filing per firm and business day (some also AMENDED) in the text
+or HTML layout (``etl.synthetic.render``); ``write_filing`` writes one filing with exactly the values
+given, for planting altered values in tests. The firms come from ``etl.synthetic.firms`` and their
+figures from ``etl.synthetic.values``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Callable
+
+from etl.business_days import business_days, next_business_day
+from etl.synthetic.firms import make_firms
+from etl.synthetic.render import CoverPage, RenderStyle, render_html, render_text
+from etl.synthetic.values import Values, amend_values, build_values, cover_page
+
+# -- files -----------------------------------------------------------------------------------------------
+FORMATS = {"text": ".txt", "html": ".html"}
+
+
+def encode_filing(text: str, fmt: str) -> bytes:
+    return text.encode("ascii" if fmt == "html" else "utf-8", "xmlcharrefreplace")
+
+
+def render_filing(firm_name: str, end_date: date, submit_date: date, status: str, values: Values,
+                  fmt: str, rng: random.Random, *, style: RenderStyle | None = None,
+                  cover: CoverPage | None = None) -> bytes:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; expected one of {sorted(FORMATS)}")
+    render = render_html if fmt == "html" else render_text
+    return encode_filing(render(firm_name, end_date, submit_date, status, values, rng, style=style, cover=cover),
+                         fmt)
+
+
+def write_filing(path: Path, firm_name: str, end_date: date, submit_date: date, status: str, values: Values,
+                 fmt: str = "text", *, rng: random.Random | None = None, style: RenderStyle | None = None,
+                 cover: CoverPage | None = None) -> Path:
+    """Write one filing with exactly these values (for planting altered values in tests)."""
+    rng = rng or random.Random(f"{firm_name}|{end_date}|{status}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(render_filing(firm_name, end_date, submit_date, status, values, fmt, rng,
+                                   style=style or RenderStyle(), cover=cover))
+    return path
+
+
+@dataclass(frozen=True)
+class GenerateSummary:
+    files: int
+    amended: int
+    firms: int
+    days: int
+    outdir: Path
+
+
+def _amended_submit_date(submit: date, rng: random.Random) -> date:
+    for _ in range(rng.randint(1, 5)):
+        submit = next_business_day(submit)
+    return submit
+
+
+def generate_filings(outdir: Path, firms: int, start: date, end: date, fmt: str = "text", seed: int = 0,
+                     amend_rate: float = 0.02,
+                     progress: Callable[[int, int], None] | None = None) -> GenerateSummary:
+    """One INITIAL filing per firm and business day, some also AMENDED, as files under ``outdir``.
+
+    Layout: ``outdir/YYYY-MM-DD/<firm-slug>.txt`` (``.html``) and ``<firm-slug>.amended.txt``. The
+    Submit Date is the next business day; an amendment comes one to five business days later. The same
+    arguments always write the same bytes.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; expected one of {sorted(FORMATS)}")
+    outdir = Path(outdir)
+    suffix = FORMATS[fmt]
+    profiles = make_firms(firms, seed)
+    days = business_days(start, end)
+    for day in days:
+        os.makedirs(outdir / day.isoformat(), exist_ok=True)
+    total = len(profiles) * len(days)
+    written = amended = 0
+    for firm in profiles:
+        rng = random.Random(f"filings:{seed}:{firm.slug}")  # the figures: the same in text and HTML
+        layout_rng = random.Random(f"layout:{seed}:{firm.slug}")  # which header blocks run together
+        state: dict = {}
+        for day in days:
+            values = build_values(firm, day, rng, state)
+            cover = cover_page(firm, state)
+            submit = next_business_day(day)
+            folder = outdir / day.isoformat()
+            (folder / f"{firm.slug}{suffix}").write_bytes(
+                render_filing(firm.name, day, submit, "INITIAL", values, fmt, layout_rng, style=firm.style,
+                              cover=cover))
+            written += 1
+            if amend_rate > 0 and rng.random() < amend_rate:
+                fixed = amend_values(values, day, rng)
+                (folder / f"{firm.slug}.amended{suffix}").write_bytes(
+                    render_filing(firm.name, day, _amended_submit_date(submit, rng), "AMENDED", fixed, fmt,
+                                  layout_rng, style=firm.style, cover=cover))
+                amended += 1
+        if progress:
+            progress(written, total)
+    return GenerateSummary(files=written + amended, amended=amended, firms=len(profiles), days=len(days),
+                           outdir=outdir)
