@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from etl.clock import new_run_id, utc_now
 from etl.lake import partitions as lake
 from etl.lake import raw as raw_archive
 from etl.form.catalog import load_catalog
@@ -32,32 +31,10 @@ from etl.ingest.workers import Prepared, Preparer
 from etl.settings import Settings
 from etl.warehouse import (DATABASE_ERRORS, LoadBatch, Warehouse, WarehouseError, exclusive_writer, first_line,
                            open_warehouse)
-from etl.warehouse.base import FIGURE_COLUMNS, FILINGS_COLUMNS, REJECTED_COLUMNS, STATEMENTS_COLUMNS, VALUES_COLUMNS
+from etl.warehouse.tables import FIGURE_COLUMNS, FILING_STATEMENTS, FILINGS, LAKE_VALUES, REJECTED_FILINGS
 
 Progress = Callable[[int, int], None]
 
-FILINGS_SCHEMA = pa.schema([
-    ("filing_id", pa.string()), ("firm", pa.string()), ("end_date", pa.date32()), ("submit_date", pa.date32()),
-    ("status", pa.string()), ("form", pa.string()), ("source_path", pa.string()), ("sha256", pa.string()),
-    ("loaded_at", pa.timestamp("us")), ("raw_path", pa.string()), ("size_bytes", pa.int64()),
-    ("statements", pa.string()), ("n_values", pa.int32()), ("unknown_codes", pa.string()),
-    ("notes", pa.string()), ("run_id", pa.string()),
-])
-STATEMENTS_SCHEMA = pa.schema([
-    ("filing_id", pa.string()), ("firm", pa.string()), ("end_date", pa.date32()), ("submit_date", pa.date32()),
-    ("status", pa.string()), ("statement", pa.string()), ("n_values", pa.int32()),
-    *((name, pa.int64()) for name in FIGURE_COLUMNS),
-])
-VALUES_SCHEMA = lake.VALUES_SCHEMA  # the lake keeps each value's sha256 too; the warehouse does not
-REJECTED_SCHEMA = pa.schema([
-    ("source_path", pa.string()), ("sha256", pa.string()), ("reason", pa.string()), ("line_no", pa.int32()),
-    ("rejected_at", pa.timestamp("us")), ("reason_code", pa.string()), ("quarantine_path", pa.string()),
-    ("size_bytes", pa.int64()), ("run_id", pa.string()),
-])
-assert tuple(FILINGS_SCHEMA.names) == FILINGS_COLUMNS
-assert tuple(STATEMENTS_SCHEMA.names) == STATEMENTS_COLUMNS
-assert tuple(VALUES_SCHEMA.names[:-1]) == VALUES_COLUMNS
-assert tuple(REJECTED_SCHEMA.names) == REJECTED_COLUMNS
 
 
 class IngestError(RuntimeError):
@@ -95,9 +72,6 @@ class IngestSummary:
     def rejected_count(self) -> int:
         return len(self.rejected)
 
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def discover(paths: Iterable[str | Path]) -> tuple[list[str], list[tuple[Path, str]]]:
@@ -184,10 +158,10 @@ class _BatchBuilder:
 
     def __init__(self, run_id: str):
         self.run_id = run_id
-        self.filings: dict[str, list] = {name: [] for name in FILINGS_SCHEMA.names}
-        self.statements: dict[str, list] = {name: [] for name in STATEMENTS_SCHEMA.names}
-        self.values: dict[str, list] = {name: [] for name in VALUES_SCHEMA.names}
-        self.rejected: dict[str, list] = {name: [] for name in REJECTED_SCHEMA.names}
+        self.filings: dict[str, list] = {name: [] for name in FILINGS.names}
+        self.statements: dict[str, list] = {name: [] for name in FILING_STATEMENTS.names}
+        self.values: dict[str, list] = {name: [] for name in LAKE_VALUES.names}
+        self.rejected: dict[str, list] = {name: [] for name in REJECTED_FILINGS.names}
         self.count = 0
 
     def add_filing(self, parsed: ParsedFiling, sha: str, source: str, raw_path: str, size: int, now) -> None:
@@ -222,16 +196,16 @@ class _BatchBuilder:
         self.count += 1
 
     def add_rejection(self, row: dict) -> None:
-        for key in REJECTED_SCHEMA.names:
+        for key in REJECTED_FILINGS.names:
             self.rejected[key].append(row.get(key))
 
     def build(self) -> LoadBatch:
         return LoadBatch(
             run_id=self.run_id,
-            filings=pa.table(self.filings, schema=FILINGS_SCHEMA),
-            statements=pa.table(self.statements, schema=STATEMENTS_SCHEMA),
-            values=pa.table(self.values, schema=VALUES_SCHEMA),
-            rejected=pa.table(self.rejected, schema=REJECTED_SCHEMA),
+            filings=pa.table(self.filings, schema=FILINGS),
+            statements=pa.table(self.statements, schema=FILING_STATEMENTS),
+            values=pa.table(self.values, schema=LAKE_VALUES),
+            rejected=pa.table(self.rejected, schema=REJECTED_FILINGS),
         )
 
     def __bool__(self) -> bool:
@@ -248,7 +222,7 @@ class Ingestor:
         self.warehouse = warehouse
         self.progress = progress
         self.on_message = on_message or (lambda message: None)
-        self.run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+        self.run_id = new_run_id()
         self.summary = IngestSummary(run_id=self.run_id, warehouse=warehouse.describe(), lake=str(settings.lake))
 
     # -- the run ---------------------------------------------------------------------------------------
@@ -256,7 +230,7 @@ class Ingestor:
         started = time.perf_counter()
         files, refused = discover(paths)
         self.summary.files_seen = len(files) + len(refused)
-        self.warehouse.start_run(self.run_id, _now(), " ".join(str(p) for p in paths)[:2000])
+        self.warehouse.start_run(self.run_id, utc_now(), " ".join(str(p) for p in paths)[:2000])
         self._finish_pending_lake_writes()
         loaded_hashes = self.warehouse.loaded_hashes()
         if not loaded_hashes and lake.months(self.settings.lake):  # e.g. a damaged warehouse file deleted
@@ -284,7 +258,7 @@ class Ingestor:
             self._flush(builder)
         self.summary.seconds = time.perf_counter() - started
         self.warehouse.finish_run(
-            self.run_id, finished_at=_now(), status="completed", files_seen=self.summary.files_seen,
+            self.run_id, finished_at=utc_now(), status="completed", files_seen=self.summary.files_seen,
             loaded=self.summary.loaded, duplicates=self.summary.duplicates,
             rejected=self.summary.rejected_count, value_rows=self.summary.value_rows,
             seconds=round(self.summary.seconds, 3))
@@ -300,7 +274,7 @@ class Ingestor:
             return
         parsed = prepared.parsed
         builder.add_filing(parsed, prepared.sha, str(prepared.path.absolute()), prepared.raw_path, prepared.size,
-                           _now())
+                           utc_now())
         loaded_hashes.add(prepared.sha)
         self.summary.unknown_codes.update(parsed.unknown_codes)
         self.summary.filings_with_notes += bool(parsed.notes)
@@ -313,7 +287,7 @@ class Ingestor:
         if not known:
             reason = {"source_path": source, "sha256": sha, "reason_code": prepared.reason_code,
                       "reason": prepared.reason, "line_no": prepared.line_no, "run_id": self.run_id,
-                      "rejected_at": _now().isoformat(timespec="seconds")}
+                      "rejected_at": utc_now().isoformat(timespec="seconds")}
             if prepared.detail:
                 reason["detail"] = prepared.detail
             try:
@@ -323,7 +297,7 @@ class Ingestor:
                 raise IngestError(f"cannot write to the quarantine under {self.settings.lake}: {exc}") from None
             builder.add_rejection({
                 "source_path": source, "sha256": sha, "reason": prepared.reason, "line_no": prepared.line_no,
-                "rejected_at": _now(), "reason_code": prepared.reason_code, "quarantine_path": quarantined,
+                "rejected_at": utc_now(), "reason_code": prepared.reason_code, "quarantine_path": quarantined,
                 "size_bytes": prepared.size, "run_id": self.run_id,
             })
             rejected_keys.add((source, sha))
@@ -360,10 +334,10 @@ class Ingestor:
         self.on_message(f"finishing the lake partitions of {len(ids)} filings from an interrupted run")
         values = self.warehouse.values_of_filings(ids)
         filings = self.warehouse.filings_of(ids)
-        values_table = pa.Table.from_pandas(values, preserve_index=False).cast(VALUES_SCHEMA) \
-            if len(values) else VALUES_SCHEMA.empty_table()
-        filings_table = pa.Table.from_pandas(filings[list(FILINGS_SCHEMA.names)], preserve_index=False) \
-            .cast(FILINGS_SCHEMA) if len(filings) else FILINGS_SCHEMA.empty_table()
+        values_table = pa.Table.from_pandas(values, preserve_index=False).cast(LAKE_VALUES) \
+            if len(values) else LAKE_VALUES.empty_table()
+        filings_table = pa.Table.from_pandas(filings[list(FILINGS.names)], preserve_index=False) \
+            .cast(FILINGS) if len(filings) else FILINGS.empty_table()
         lake.write_partitions(self.settings.lake, values_table, filings_table)
         self.warehouse.clear_lake_pending(ids)
         self.summary.recovered_filings = len(ids)

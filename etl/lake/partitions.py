@@ -13,23 +13,19 @@ removes. DuckDB reads it as ``read_parquet('lake/seg_values/**/*.parquet', hive_
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from etl.clock import file_stamp
+from etl.lake.durable import atomic_write
 from etl.locks import exclusive
+from etl.warehouse.tables import LAKE_VALUES
 
 _TEXT = pa.string()
 _DICTIONARY = pa.dictionary(pa.int32(), _TEXT)
-VALUES_SCHEMA = pa.schema([
-    ("filing_id", _TEXT), ("firm", _TEXT), ("end_date", pa.date32()), ("submit_date", pa.date32()),
-    ("status", _TEXT), ("statement", _TEXT), ("line", _TEXT), ("label", _TEXT),
-    ("code", _TEXT), ("value", pa.int64()), ("sha256", _TEXT),
-])
 # Arrow's sort is stable: within a filing, rows keep the order of the filing itself.
 _SORT = [("end_date", "ascending"), ("filing_id", "ascending")]
 
@@ -75,23 +71,14 @@ def _rewrite(path: Path, new_rows: pa.Table, replaced_ids: pa.Array, sort) -> No
         table = pa.concat_tables([old, table])
     keys = pa.table({name: table[name].cast(new_rows.schema.field(name).type) for name, _ in sort})
     table = table.take(pc.sort_indices(keys, sort_keys=sort))  # a stable sort
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            pq.write_table(table, handle, compression="zstd", store_schema=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda handle: pq.write_table(table, handle, compression="zstd", store_schema=False))
 
 
 def write_partitions(lake: Path, values: pa.Table, filings: pa.Table) -> int:
     """Merge these filings' rows into their month partitions; return the partitions rewritten."""
     if filings.num_rows == 0:
         return 0
-    values = values.select(VALUES_SCHEMA.names).cast(VALUES_SCHEMA)
+    values = values.select(LAKE_VALUES.names).cast(LAKE_VALUES)
     months = {}
     for table_name, table in (("seg_values", values), ("filings", filings)):
         years = pc.year(table["end_date"])
@@ -124,16 +111,15 @@ def read_month(lake: Path, year: int, month: int) -> tuple[pa.Table, pa.Table]:
     with _locked(lake):
         filings = pq.read_table(_partition_dir(lake, "filings", year, month) / "part-0.parquet")
         values_file = _partition_dir(lake, "seg_values", year, month) / "part-0.parquet"
-        values = pq.read_table(values_file) if values_file.exists() else VALUES_SCHEMA.empty_table()
-    return filings, values.select(VALUES_SCHEMA.names).cast(VALUES_SCHEMA)
+        values = pq.read_table(values_file) if values_file.exists() else LAKE_VALUES.empty_table()
+    return filings, values.select(LAKE_VALUES.names).cast(LAKE_VALUES)
 
 
 def set_month_aside(lake: Path, year: int, month: int) -> list[str]:
     """Rename a month's partition files that cannot be read to hidden ``.part-0.parquet.unreadable-<time>``
     (kept, and no longer matched by ``*.parquet``); return their new paths. The next write of that month
     starts it afresh."""
-    from datetime import datetime
-    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+    stamp = file_stamp()
     kept = []
     with _locked(lake):
         for dataset in ("filings", "seg_values"):

@@ -26,25 +26,25 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Callable, NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from etl.clock import file_stamp, new_run_id, utc_now
 from etl.lake import partitions as lake
 from etl.form.catalog import load_catalog
-from etl.ingest.run import (FILINGS_SCHEMA, REJECTED_SCHEMA, STATEMENTS_SCHEMA, Ingestor, Progress,
-                            append_statement_rows)
+from etl.ingest.run import Ingestor, Progress, append_statement_rows
 from etl.locks import LockBusy
 from etl.lake.raw import safe_file_name
 from etl.settings import Settings, normalize_warehouse_url
 from etl.warehouse import (DATABASE_ERRORS, LoadBatch, Warehouse, WarehouseError, exclusive_job, first_line,
                            open_warehouse)
+from etl.warehouse.tables import FILING_STATEMENTS, FILINGS, LAKE_VALUES, REJECTED_FILINGS
 
 #: how a rebuild names its source in ``ingest_runs``
 SOURCES = "rebuild from the lake"
@@ -78,9 +78,6 @@ class _Value(NamedTuple):
     value: int | None
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
 
 def read_back_error(path: Path) -> str | None:
     """None if the DuckDB file at ``path`` opens and every block of its load tables reads back (DuckDB
@@ -106,7 +103,7 @@ def read_back_error(path: Path) -> str | None:
 
 def set_aside(path: Path, why: str) -> list[str]:
     """Rename a DuckDB file and its WAL to ``<name>.<why>-<time>`` (``.wal``); return the new paths."""
-    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+    stamp = file_stamp()
     kept = []
     target = path.with_name(f"{path.name}.{why}-{stamp}")
     for old, new in ((path, target), (path.with_name(path.name + ".wal"), target.with_name(target.name + ".wal"))):
@@ -129,13 +126,13 @@ def _statements_table(filings: pa.Table, values: pa.Table) -> pa.Table:
     for filing_id, statement, code, value in zip(*(figure_values[name].to_pylist()
                                                    for name in ("filing_id", "statement", "code", "value"))):
         of_filing[filing_id].append(_Value(statement, code, value))
-    columns: dict[str, list] = {name: [] for name in STATEMENTS_SCHEMA.names}
+    columns: dict[str, list] = {name: [] for name in FILING_STATEMENTS.names}
     keys = ["filing_id", "firm", "end_date", "submit_date", "status", "statements"]
     for filing in filings.select(keys).to_pylist():
         statements = [s for s in (filing["statements"] or "").split(",") if s]
         append_statement_rows(columns, filing, statements, of_filing.get(filing["filing_id"], []),
                               per_filing.get(filing["filing_id"], {}))
-    return pa.table(columns, schema=STATEMENTS_SCHEMA)
+    return pa.table(columns, schema=FILING_STATEMENTS)
 
 
 def _in_this_lake(filings: pa.Table, lake_root: Path) -> pa.Table:
@@ -148,7 +145,7 @@ def _in_this_lake(filings: pa.Table, lake_root: Path) -> pa.Table:
 
 def quarantined_rejections(lake_root: Path, run_id: str) -> pa.Table:
     """``rejected_filings`` rows for every file in the quarantine, from the reason kept beside it."""
-    rows: dict[str, list] = {name: [] for name in REJECTED_SCHEMA.names}
+    rows: dict[str, list] = {name: [] for name in REJECTED_FILINGS.names}
     for reason_file in sorted((lake_root / "quarantine").glob("*/reason.json")):
         try:
             reason = json.loads(reason_file.read_text())
@@ -159,15 +156,15 @@ def quarantined_rejections(lake_root: Path, run_id: str) -> pa.Table:
         try:
             rejected_at = datetime.fromisoformat(str(reason.get("rejected_at")))
         except ValueError:
-            rejected_at = _now()
+            rejected_at = utc_now()
         row = {"source_path": source, "sha256": reason.get("sha256"), "reason": reason.get("reason") or "",
                "line_no": reason.get("line_no"), "rejected_at": rejected_at,
                "reason_code": reason.get("reason_code") or "unknown", "quarantine_path": str(kept),
                "size_bytes": kept.stat().st_size if kept.exists() else None,
                "run_id": reason.get("run_id") or run_id}
-        for name in REJECTED_SCHEMA.names:
+        for name in REJECTED_FILINGS.names:
             rows[name].append(row[name])
-    return pa.table(rows, schema=REJECTED_SCHEMA)
+    return pa.table(rows, schema=REJECTED_FILINGS)
 
 
 def _raw_files_not_loaded(lake_root: Path, loaded: set[str]) -> list[str]:
@@ -196,7 +193,7 @@ class Rebuilder:
         lake_root = self.settings.lake
         try:
             filings, values = lake.read_month(lake_root, year, month)
-            filings = _in_this_lake(filings.select(FILINGS_SCHEMA.names).cast(FILINGS_SCHEMA), lake_root)
+            filings = _in_this_lake(filings.select(FILINGS.names).cast(FILINGS), lake_root)
         except (pa.ArrowException, OSError) as exc:
             kept = lake.set_month_aside(lake_root, year, month)
             self.summary.unreadable_months.append(f"{year}-{month:02d}")
@@ -205,7 +202,7 @@ class Rebuilder:
                                 f"set aside as {', '.join(kept)}; its filings are loaded from the raw zone")
             return
         batch = LoadBatch(run_id=self.summary.run_id, filings=filings, statements=_statements_table(filings, values),
-                          values=values, rejected=REJECTED_SCHEMA.empty_table())
+                          values=values, rejected=REJECTED_FILINGS.empty_table())
         inserted = self.warehouse.write_batch(batch)
         self.warehouse.clear_lake_pending(inserted)  # the lake already holds them
         self.summary.filings += filings.num_rows
@@ -215,7 +212,7 @@ class Rebuilder:
         started = time.perf_counter()
         lake_root = self.settings.lake
         run_id = self.summary.run_id
-        self.warehouse.start_run(run_id, _now(), f"{SOURCES} {lake_root}")
+        self.warehouse.start_run(run_id, utc_now(), f"{SOURCES} {lake_root}")
         self.warehouse.limit_memory()  # DuckDB: cap its block cache, as a load does
         months = lake.months(lake_root)
         for done, (year, month) in enumerate(months, 1):
@@ -225,11 +222,11 @@ class Rebuilder:
                 self.progress(done, len(months))
         rejected = quarantined_rejections(lake_root, run_id)
         if rejected.num_rows:
-            self.warehouse.write_batch(LoadBatch(run_id, FILINGS_SCHEMA.empty_table(),
-                                                 STATEMENTS_SCHEMA.empty_table(), lake.VALUES_SCHEMA.empty_table(),
+            self.warehouse.write_batch(LoadBatch(run_id, FILINGS.empty_table(),
+                                                 FILING_STATEMENTS.empty_table(), LAKE_VALUES.empty_table(),
                                                  rejected))
         self.summary.rejected = rejected.num_rows
-        self.warehouse.finish_run(run_id, finished_at=_now(), status="completed",
+        self.warehouse.finish_run(run_id, finished_at=utc_now(), status="completed",
                                   files_seen=self.summary.filings + self.summary.rejected,
                                   loaded=self.summary.filings, duplicates=0, rejected=self.summary.rejected,
                                   value_rows=self.summary.value_rows,
@@ -269,7 +266,7 @@ def rebuild(settings: Settings, replace: bool = False, progress: Progress | None
     if not any((lake_root / part).is_dir() for part in ("filings", "raw", "quarantine")):
         raise RebuildError(f"the lake {lake_root} holds no filings to rebuild from (set DAILYSEG_LAKE to "
                            "the lake the warehouse was loaded with)")
-    summary = RebuildSummary(run_id=datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8],
+    summary = RebuildSummary(run_id=new_run_id(),
                              warehouse="", lake=str(lake_root))
     try:
         with exclusive_job(url, "rebuild", wait, on_message):

@@ -21,20 +21,6 @@ from etl.warehouse.seeds import load_seeds, refresh_statement_figures
 if TYPE_CHECKING:
     import pandas as pd
 
-# Column order of the tables, as the loader builds them (and as the DDL declares them).
-FILINGS_COLUMNS = ("filing_id", "firm", "end_date", "submit_date", "status", "form", "source_path", "sha256",
-                   "loaded_at", "raw_path", "size_bytes", "statements", "n_values", "unknown_codes", "notes",
-                   "run_id")
-#: The headline figures each statement row carries (filled from the values at load; see etl.catalog.FIGURES).
-FIGURE_COLUMNS = ("requirement", "funds", "excess", "target", "excess_over_target")
-STATEMENTS_COLUMNS = ("filing_id", "firm", "end_date", "submit_date", "status", "statement", "n_values",
-                      *FIGURE_COLUMNS)
-VALUES_COLUMNS = ("filing_id", "firm", "end_date", "submit_date", "status", "statement", "line", "label", "code",
-                  "value")
-REJECTED_COLUMNS = ("source_path", "sha256", "reason", "line_no", "rejected_at", "reason_code", "quarantine_path",
-                    "size_bytes", "run_id")
-
-
 class WarehouseError(RuntimeError):
     """The warehouse cannot be reached or used; the message is meant for the person at the terminal."""
 

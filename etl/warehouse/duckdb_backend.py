@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.pool import QueuePool
 
-from etl.warehouse.base import (FILINGS_COLUMNS, REJECTED_COLUMNS, STATEMENTS_COLUMNS, VALUES_COLUMNS,
-                                LoadBatch, Warehouse)
+from etl.warehouse.base import LoadBatch, Warehouse
+from etl.warehouse.tables import FILING_STATEMENTS, FILINGS, REJECTED_FILINGS, SEG_VALUES
 
 
 #: DuckDB's memory limit while loading, in MiB (doubled when a batch needs more). DuckDB keeps every
@@ -163,19 +163,19 @@ class DuckDBWarehouse(Warehouse):
                             raw.execute(f"DELETE FROM {table} WHERE filing_id IN "
                                         "(SELECT filing_id FROM batch_existing)")
                         raw.unregister("batch_existing")
-                    raw.execute(f"INSERT INTO filings ({', '.join(FILINGS_COLUMNS)}) "
-                                f"SELECT {', '.join(FILINGS_COLUMNS)} FROM batch_filings")
-                    raw.execute(f"INSERT INTO filing_statements ({', '.join(STATEMENTS_COLUMNS)}) "
-                                f"SELECT {', '.join(STATEMENTS_COLUMNS)} FROM batch_statements")
-                    raw.execute(f"INSERT INTO seg_values ({', '.join(VALUES_COLUMNS)}) "
-                                f"SELECT {', '.join(VALUES_COLUMNS)} FROM batch_values")
+                    raw.execute(f"INSERT INTO filings ({', '.join(FILINGS.names)}) "
+                                f"SELECT {', '.join(FILINGS.names)} FROM batch_filings")
+                    raw.execute(f"INSERT INTO filing_statements ({', '.join(FILING_STATEMENTS.names)}) "
+                                f"SELECT {', '.join(FILING_STATEMENTS.names)} FROM batch_statements")
+                    raw.execute(f"INSERT INTO seg_values ({', '.join(SEG_VALUES.names)}) "
+                                f"SELECT {', '.join(SEG_VALUES.names)} FROM batch_values")
                     raw.execute("INSERT INTO lake_pending SELECT filing_id, end_date FROM batch_filings")
                 if batch.rejected.num_rows:
                     raw.execute("DELETE FROM rejected_filings r USING batch_rejected b "
                                 "WHERE r.source_path = b.source_path "
                                 "AND coalesce(r.sha256, '') = coalesce(b.sha256, '')")
-                    raw.execute(f"INSERT INTO rejected_filings ({', '.join(REJECTED_COLUMNS)}) "
-                                f"SELECT {', '.join(REJECTED_COLUMNS)} FROM batch_rejected")
+                    raw.execute(f"INSERT INTO rejected_filings ({', '.join(REJECTED_FILINGS.names)}) "
+                                f"SELECT {', '.join(REJECTED_FILINGS.names)} FROM batch_rejected")
             finally:
                 _unregister(raw, "batch_filings", "batch_statements", "batch_values", "batch_rejected")
         return set(ids)

@@ -15,14 +15,14 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
-from etl.warehouse.base import (FILINGS_COLUMNS, REJECTED_COLUMNS, STATEMENTS_COLUMNS, VALUES_COLUMNS,
-                                LoadBatch, Warehouse)
+from etl.warehouse.base import LoadBatch, Warehouse
+from etl.warehouse.tables import FILING_STATEMENTS, FILINGS, REJECTED_FILINGS, SEG_VALUES
 
 _STAGES = (
-    ("stage_filings", "filings", FILINGS_COLUMNS, "filings"),
-    ("stage_statements", "filing_statements", STATEMENTS_COLUMNS, "statements"),
-    ("stage_values", "seg_values", VALUES_COLUMNS, "values"),
-    ("stage_rejected", "rejected_filings", REJECTED_COLUMNS, "rejected"),
+    ("stage_filings", "filings", FILINGS.names, "filings"),
+    ("stage_statements", "filing_statements", FILING_STATEMENTS.names, "statements"),
+    ("stage_values", "seg_values", SEG_VALUES.names, "values"),
+    ("stage_rejected", "rejected_filings", REJECTED_FILINGS.names, "rejected"),
 )
 _CSV_OPTIONS = pacsv.WriteOptions(include_header=False, quoting_style="needed")
 
@@ -64,20 +64,20 @@ class PostgresWarehouse(Warehouse):
                 for stage, table, columns, attr in _STAGES:
                     cur.execute(f"CREATE TEMP TABLE {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
                     _copy_table(cur, stage, columns, getattr(batch, attr))
-                cur.execute(f"INSERT INTO filings ({', '.join(FILINGS_COLUMNS)}) "
-                            f"SELECT {', '.join(FILINGS_COLUMNS)} FROM stage_filings "
+                cur.execute(f"INSERT INTO filings ({', '.join(FILINGS.names)}) "
+                            f"SELECT {', '.join(FILINGS.names)} FROM stage_filings "
                             "ON CONFLICT DO NOTHING RETURNING filing_id")
                 inserted = {row[0] for row in cur.fetchall()}
                 cur.execute("DELETE FROM stage_filings WHERE NOT (filing_id = ANY(%s))", (list(inserted),))
-                cur.execute(f"INSERT INTO filing_statements ({', '.join(STATEMENTS_COLUMNS)}) "
-                            f"SELECT {', '.join('s.' + c for c in STATEMENTS_COLUMNS)} FROM stage_statements s "
+                cur.execute(f"INSERT INTO filing_statements ({', '.join(FILING_STATEMENTS.names)}) "
+                            f"SELECT {', '.join('s.' + c for c in FILING_STATEMENTS.names)} FROM stage_statements s "
                             "JOIN stage_filings f USING (filing_id)")
-                cur.execute(f"INSERT INTO seg_values ({', '.join(VALUES_COLUMNS)}) "
-                            f"SELECT {', '.join('s.' + c for c in VALUES_COLUMNS)} FROM stage_values s "
+                cur.execute(f"INSERT INTO seg_values ({', '.join(SEG_VALUES.names)}) "
+                            f"SELECT {', '.join('s.' + c for c in SEG_VALUES.names)} FROM stage_values s "
                             "JOIN stage_filings f USING (filing_id)")
                 cur.execute("INSERT INTO lake_pending SELECT filing_id, end_date FROM stage_filings")
-                cur.execute(f"INSERT INTO rejected_filings ({', '.join(REJECTED_COLUMNS)}) "
-                            f"SELECT {', '.join(REJECTED_COLUMNS)} FROM stage_rejected "
+                cur.execute(f"INSERT INTO rejected_filings ({', '.join(REJECTED_FILINGS.names)}) "
+                            f"SELECT {', '.join(REJECTED_FILINGS.names)} FROM stage_rejected "
                             "ON CONFLICT DO NOTHING")
         return inserted
 

@@ -9,6 +9,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from etl.lake import partitions as lake
+from etl.warehouse.tables import LAKE_VALUES
 from etl.ingest.run import Ingestor, ingest
 from etl.warehouse import open_warehouse
 from etl.warehouse import duckdb_backend
@@ -49,7 +50,7 @@ def test_a_batch_refused_for_memory_is_retried_with_more(settings, tmp_path, mon
 
 
 def _table(ids_and_dates: list[tuple[str, date]], label: str) -> tuple[pa.Table, pa.Table]:
-    values = {name: [] for name in lake.VALUES_SCHEMA.names}
+    values = {name: [] for name in LAKE_VALUES.names}
     for filing_id, end in ids_and_dates:
         for line in ("1", "2", "10"):  # kept in filing order, not sorted as text
             for name, value in (("filing_id", filing_id), ("firm", "Firm " + filing_id), ("end_date", end),
@@ -58,7 +59,7 @@ def _table(ids_and_dates: list[tuple[str, date]], label: str) -> tuple[pa.Table,
                                 ("value", int(line)), ("sha256", filing_id * 4)):
                 values[name].append(value)
     filings = pa.table({"filing_id": [i for i, _ in ids_and_dates], "end_date": [d for _, d in ids_and_dates]})
-    return pa.table(values, schema=lake.VALUES_SCHEMA), filings
+    return pa.table(values, schema=LAKE_VALUES), filings
 
 
 def test_a_partition_rewrite_replaces_merges_sorts_and_reads_back_as_text(tmp_path):
@@ -67,7 +68,7 @@ def test_a_partition_rewrite_replaces_merges_sorts_and_reads_back_as_text(tmp_pa
     # a second batch: one filing sent again (its rows are replaced), one new filing between the others
     lake.write_partitions(tmp_path, *_table([("a" * 16, date(2016, 3, 3)), ("d" * 16, date(2016, 3, 2))], "new"))
     table = pq.read_table(tmp_path / "seg_values" / "year=2016" / "month=03" / "part-0.parquet")
-    assert table.schema == lake.VALUES_SCHEMA  # plain text columns, as readers expect
+    assert table.schema == LAKE_VALUES  # plain text columns, as readers expect
     rows = table.select(["filing_id", "line", "label"]).to_pylist()
     assert [(r["filing_id"][0], r["line"], r["label"]) for r in rows] == [
         ("c", "1", "old line 1"), ("c", "2", "old line 2"), ("c", "10", "old line 10"),

@@ -1,0 +1,49 @@
+"""One definition of the load tables: each table's columns, in order, with their Arrow types.
+
+The loader builds its batches with these schemas, the lake writes its Parquet with them, and the
+backends insert by these column names. The DDL in ``sql/warehouse`` declares the same tables in SQL
+(the same text on DuckDB and PostgreSQL); ``tests/warehouse/test_tables.py`` creates a warehouse on
+both backends and proves that its columns and types are exactly these.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+_TEXT = pa.string()
+
+#: The headline figures each statement row carries (filled from the values at load; see the catalog's
+#: ``figure`` column).
+FIGURE_COLUMNS = ("requirement", "funds", "excess", "target", "excess_over_target")
+
+#: The key columns every row of a filing's tables repeats.
+_FILING_KEY = [("filing_id", _TEXT), ("firm", _TEXT), ("end_date", pa.date32()), ("submit_date", pa.date32()),
+               ("status", _TEXT)]
+
+FILINGS = pa.schema([
+    *_FILING_KEY, ("form", _TEXT), ("source_path", _TEXT), ("sha256", _TEXT), ("loaded_at", pa.timestamp("us")),
+    ("raw_path", _TEXT), ("size_bytes", pa.int64()), ("statements", _TEXT), ("n_values", pa.int32()),
+    ("unknown_codes", _TEXT), ("notes", _TEXT), ("run_id", _TEXT),
+])
+FILING_STATEMENTS = pa.schema([
+    *_FILING_KEY, ("statement", _TEXT), ("n_values", pa.int32()),
+    *((name, pa.int64()) for name in FIGURE_COLUMNS),
+])
+SEG_VALUES = pa.schema([
+    *_FILING_KEY, ("statement", _TEXT), ("line", _TEXT), ("label", _TEXT), ("code", _TEXT), ("value", pa.int64()),
+])
+REJECTED_FILINGS = pa.schema([
+    ("source_path", _TEXT), ("sha256", _TEXT), ("reason", _TEXT), ("line_no", pa.int32()),
+    ("rejected_at", pa.timestamp("us")), ("reason_code", _TEXT), ("quarantine_path", _TEXT),
+    ("size_bytes", pa.int64()), ("run_id", _TEXT),
+])
+#: The lake's copy of ``seg_values`` keeps each value's file hash too (the warehouse has it in ``filings``).
+LAKE_VALUES = SEG_VALUES.append(pa.field("sha256", _TEXT))
+
+#: Warehouse table -> its schema, for the checks that the DDL declares the same.
+LOAD_TABLES = {"filings": FILINGS, "filing_statements": FILING_STATEMENTS, "seg_values": SEG_VALUES,
+               "rejected_filings": REJECTED_FILINGS}
+
+
+def columns(schema: pa.Schema) -> tuple[str, ...]:
+    return tuple(schema.names)
