@@ -3,7 +3,9 @@
 ``exclusive(path, wait=...)`` holds an ``flock`` on ``path`` for the ``with`` block. A second process
 waits up to ``wait`` seconds (0: fail at once) and then gets ``LockBusy`` naming who holds the lock and
 since when, instead of corrupting anything. The lock dies with its process: a crash never leaves a
-stale lock behind.
+stale lock behind, provided no child process keeps a copy of the lock's file descriptor. Worker
+processes are started by ``etl.processes.fork_pool``, which closes those copies in every worker
+(``release_inherited``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+
+
+#: File descriptors of the locks this process holds (closed in forked workers: ``release_inherited``).
+_held: set[int] = set()
 
 
 class LockBusy(RuntimeError):
@@ -39,7 +45,8 @@ def wait_for(try_acquire, holder, wait: float, on_wait, busy, waiting, poll: flo
 @contextmanager
 def exclusive(path: Path, purpose: str, wait: float = 0.0, on_wait=None):
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    _held.add(fd)
     try:
         def try_lock() -> bool:
             try:
@@ -56,7 +63,8 @@ def exclusive(path: Path, purpose: str, wait: float = 0.0, on_wait=None):
             timespec="seconds"), "purpose": purpose}).encode(), 0)
         yield
     finally:
-        os.close(fd)  # closing releases the flock
+        _held.discard(fd)
+        os.close(fd)  # closing releases the flock (once no forked child has a copy: release_inherited)
 
 
 def _holder(fd: int) -> str:
@@ -65,3 +73,14 @@ def _holder(fd: int) -> str:
         return f"process {info.get('pid', '?')} has held it since {info.get('since', '?')}"
     except (OSError, ValueError):
         return "another process holds it"
+
+
+def release_inherited() -> None:
+    """In a forked child: close the copies of the parent's lock files, so that only the parent holds them
+    (a child holding a copy would keep the lock alive after the parent died)."""
+    for fd in list(_held):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _held.clear()

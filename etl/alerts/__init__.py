@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import date, datetime, timezone
+from datetime import date, datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
+from etl.clock import utc_now
 from etl.alerts.channels import Channel, Delivery, SlackWebhookChannel, SmtpChannel, deliver
 from etl.alerts.digest import Digest, Item, build_failure_digest, build_validation_digest
 from etl.settings import Settings
+from etl.warehouse.values import or_none
 
 log = logging.getLogger(__name__)
 ROUTES = {"email": {"email"}, "slack": {"slack"}, "both": {"email", "slack"}, "none": set()}
@@ -42,22 +45,12 @@ def env_channels(settings: Settings) -> list[Channel]:
     return channels
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
 
 def _day(value) -> date | None:
     if value is None:
         return None
     return value if isinstance(value, date) and not isinstance(value, datetime) else value.date() \
         if hasattr(value, "date") else date.fromisoformat(str(value)[:10])
-
-
-def _none(value):
-    try:
-        return None if value is None or value != value else value
-    except TypeError:
-        return None
 
 
 def finding_key(rule_id, firm, end_date, statement, code, filing_id=None, with_version=True) -> str:
@@ -67,20 +60,29 @@ def finding_key(rule_id, firm, end_date, statement, code, filing_id=None, with_v
     return "|".join(parts)[:200]
 
 
-def _items(frame) -> list[tuple[Item, str, str, str | None]]:
-    """(item, versioned key, semantic key, filing id) for each dq_results row."""
+class Finding(NamedTuple):
+    """A dq_results row as the alerts see it."""
+
+    item: Item
+    key: str  # names the filing version: a finding is sent once per version
+    semantic_key: str  # the same problem whatever the version: how a fix by amendment is recognised
+    filing_id: str | None
+
+
+def _findings(frame) -> list[Finding]:
+    """A ``Finding`` for each dq_results row."""
     out = []
     for row in frame.to_dict("records"):
         day = _day(row["end_date"])
-        statement, code, filing_id = _none(row.get("statement")), _none(row.get("code")), _none(row.get("filing_id"))
+        statement, code, filing_id = or_none(row.get("statement")), or_none(row.get("code")), or_none(row.get("filing_id"))
         item = Item(kind=row["kind"], severity=row["severity"], rule_id=row["rule_id"], firm=row["firm"],
                     end_date=day, statement=statement, code=code,
-                    reported=None if _none(row.get("reported")) is None else int(row["reported"]),
-                    expected=None if _none(row.get("expected")) is None else int(row["expected"]),
-                    difference=None if _none(row.get("difference")) is None else int(row["difference"]),
-                    message=row["message"], source=_none(row.get("source_path")))
-        out.append((item, finding_key(item.rule_id, item.firm, day, statement, code, filing_id),
-                    finding_key(item.rule_id, item.firm, day, statement, code, with_version=False), filing_id))
+                    reported=None if or_none(row.get("reported")) is None else int(row["reported"]),
+                    expected=None if or_none(row.get("expected")) is None else int(row["expected"]),
+                    difference=None if or_none(row.get("difference")) is None else int(row["difference"]),
+                    message=row["message"], source=or_none(row.get("source_path")))
+        out.append(Finding(item, finding_key(item.rule_id, item.firm, day, statement, code, filing_id),
+                           finding_key(item.rule_id, item.firm, day, statement, code, with_version=False), filing_id))
     return out
 
 
@@ -91,7 +93,7 @@ def _record(conn, alert_id: str, run_id: str, kind: str, delivery: Delivery | No
         "n_resolved, headline) VALUES (:a, :r, :k, :c, :s, :n, :e, :t, :f, :v, :h)"),
         {"a": alert_id, "r": run_id, "k": kind, "c": channel,
          "s": delivery.status if delivery else "nothing_new", "n": delivery.attempts if delivery else 0,
-         "e": delivery.error if delivery else None, "t": _now(), "f": n_new, "v": n_resolved,
+         "e": delivery.error if delivery else None, "t": utc_now(), "f": n_new, "v": n_resolved,
          "h": digest.headline if digest else None})
 
 
@@ -115,48 +117,48 @@ def _notify(settings, warehouse, run_id, links, channels, sleep) -> dict:
     if run.empty:
         raise AlertConfigError(f"no validation run {run_id}")
     run = run.iloc[0]
-    date_from, date_to = _day(_none(run.date_from)), _day(_none(run.date_to))
+    date_from, date_to = _day(or_none(run.date_from)), _day(or_none(run.date_to))
     links = dict(links)
-    if _none(run.get("data_docs_path")):
+    if or_none(run.get("data_docs_path")):
         links.setdefault("Data Docs", "file://" + str(run.data_docs_path))
-    findings = _items(warehouse.read_df(
+    findings = _findings(warehouse.read_df(
         "SELECT r.*, f.source_path FROM dq_results r LEFT JOIN filings f ON f.filing_id = r.filing_id "
         "WHERE r.run_id = :r", {"r": run_id}))
     warning_routes = ROUTES.get(settings.warning_channel, ROUTES["both"])
     kw = {} if sleep is None else {"sleep": sleep}
     report = {"run_id": run_id, "deliveries": []}
     for channel in channels:
-        routed = [f for f in findings if f[0].severity in ("critical", "error") or channel.name in warning_routes]
+        routed = [f for f in findings if f.item.severity in ("critical", "error") or channel.name in warning_routes]
         known = warehouse.read_df(
             "SELECT finding_key, rule_id, firm, end_date, statement, code, filing_id, state FROM alert_findings "
             "WHERE channel = :c", {"c": channel.name})
         known_keys = set(known.finding_key)
-        new = [f for f in routed if f[1] not in known_keys]
-        current_semantic = {f[2] for f in routed}
-        current_versioned = {f[1] for f in routed}
+        new = [f for f in routed if f.key not in known_keys]
+        current_semantic = {f.semantic_key for f in routed}
+        current_versioned = {f.key for f in routed}
         resolved, superseded = [], []
         for row in known[known.state == "open"].to_dict("records"):
             day = _day(row["end_date"])
             if date_from and date_to and not (date_from <= day <= date_to):
                 continue
-            semantic = finding_key(row["rule_id"], row["firm"], day, _none(row["statement"]), _none(row["code"]),
+            semantic = finding_key(row["rule_id"], row["firm"], day, or_none(row["statement"]), or_none(row["code"]),
                                    with_version=False)
             if semantic not in current_semantic:
-                resolved.append((row, Item("resolved", "info", row["rule_id"], row["firm"], day, _none(row["statement"]),
-                                           _none(row["code"]), None, None, None, "resolved", resolved=True)))
+                resolved.append((row, Item("resolved", "info", row["rule_id"], row["firm"], day, or_none(row["statement"]),
+                                           or_none(row["code"]), None, None, None, "resolved", resolved=True)))
             elif row["finding_key"] not in current_versioned:
                 superseded.append(row)  # a newer version of the filing has the same problem: sent as new
         alert_id = "al-" + uuid.uuid4().hex[:16]
         digest = None
         delivery = None
-        days = [f[0].end_date for f in new if f[0].end_date] + [i.end_date for _, i in resolved]
+        days = [f.item.end_date for f in new if f.item.end_date] + [i.end_date for _, i in resolved]
         if new or resolved:
-            digest = build_validation_digest([f[0] for f in new], [i for _, i in resolved], run_id, days, links)
+            digest = build_validation_digest([f.item for f in new], [i for _, i in resolved], run_id, days, links)
             delivery = deliver(channel, digest, attempts=settings.alert_attempts, backoff=settings.alert_backoff, **kw)
         with warehouse.begin() as conn:
             _record(conn, alert_id, run_id, "validation", delivery, channel.name, digest, len(new), len(resolved))
             if delivery is not None and delivery.status == "sent":
-                now = _now()
+                now = utc_now()
                 for item, key, _, filing_id in new:
                     conn.execute(sa.text(
                         "INSERT INTO alert_findings (channel, finding_key, rule_id, firm, end_date, statement, code, "

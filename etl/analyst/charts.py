@@ -26,6 +26,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
+from etl.form.catalog import STATEMENTS  # noqa: E402
+
 STATEMENT_TITLES = {"segregation": "Segregation 4d(2)", "secured": "Secured amounts 30.7",
                     "swaps": "Cleared swaps 4d(f)"}
 BLUE, ORANGE, RED, GREY, GREEN = "#1f5fa8", "#e08a00", "#c62828", "#9e9e9e", "#2e7d32"
@@ -144,7 +146,7 @@ def excess_chart(history: pd.DataFrame, firm: str, statement: str, path: Path) -
 def industry_totals_chart(industry: pd.DataFrame, path: Path) -> Path:
     """``industry``: ``industry_daily`` rows, oldest first."""
     fig, axes = _figure("industry", 3, 7.0)
-    for ax, statement in zip(axes, ("segregation", "secured", "swaps")):
+    for ax, statement in zip(axes, STATEMENTS):
         part = break_gaps(industry[industry["statement"] == statement])
         days = pd.to_datetime(part["end_date"]).to_numpy()
         ax.plot(days, _values(part["total_funds"]), color=GREEN, linewidth=1.2, label="funds held")

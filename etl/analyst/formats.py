@@ -8,15 +8,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-
-def is_missing(value) -> bool:
-    """None, NaN, pandas NA or NaT."""
-    if value is None:
-        return True
-    try:
-        return bool(value != value) or str(value) in ("<NA>", "NaT")
-    except TypeError:  # pandas.NA refuses to be a boolean
-        return True
+from etl.warehouse.values import is_missing
 
 
 def dollars(value) -> str:

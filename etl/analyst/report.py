@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import multiprocessing
 import os
 import re
 import time
@@ -23,6 +22,7 @@ import pandas as pd
 
 from etl.analyst.trends import STATEMENTS, date_range, excess_history, flagged, resolve_firms
 from etl.analyst.formats import dollars, is_missing, percent
+from etl.processes import can_fork_workers, fork_pool
 from etl.settings import Settings
 from etl.warehouse import exclusive_writer, open_warehouse
 
@@ -65,7 +65,7 @@ def _draw(jobs: list[tuple[str, str, str]]) -> int:
 def _draw_all(history: pd.DataFrame, jobs: list[tuple[str, str, str]], workers: int, progress: Progress | None) -> None:
     """Draw every chart, in forked worker processes when there are enough to share; if a worker dies,
     what is left is drawn here rather than waited for."""
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import as_completed
     from concurrent.futures.process import BrokenProcessPool
     global _HISTORY
     _HISTORY = history
@@ -73,9 +73,9 @@ def _draw_all(history: pd.DataFrame, jobs: list[tuple[str, str, str]], workers: 
     pending = list(range(len(chunks)))
     done = 0
     try:
-        if workers > 1 and len(chunks) > 1 and not multiprocessing.current_process().daemon:
+        if workers > 1 and len(chunks) > 1 and can_fork_workers():
             try:
-                with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                with fork_pool(workers) as pool:
                     futures = {pool.submit(_draw, chunks[i]): i for i in pending}
                     for future in as_completed(futures):
                         done += future.result()

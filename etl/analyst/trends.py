@@ -12,9 +12,9 @@ from datetime import date
 import pandas as pd
 
 from etl.analyst.formats import dollars, is_missing, percent, table
+from etl.form.catalog import STATEMENTS
 from etl.warehouse import Warehouse
 
-STATEMENTS = ("segregation", "secured", "swaps")
 TREND_COLUMNS = ("firm", "end_date", "statement", "requirement", "funds", "excess", "excess_pct", "target",
                  "excess_over_target", "deficiency", "below_target", "excess_change", "excess_mean_20d",
                  "excess_min_20d")

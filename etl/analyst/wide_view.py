@@ -10,16 +10,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from etl.form.catalog import Catalog, load_catalog
+from etl.form.catalog import STATEMENTS, Catalog, load_catalog
 from etl.form.files import sql_dir
 
 WIDE_VIEW_FILE = "045_statement_wide.sql"
-STATEMENT_ORDER = ("segregation", "secured", "swaps")
 
 
 def wide_codes(catalog: Catalog) -> list[str]:
     """Every coded line of the three statements, in statement then code order, each once."""
-    return [code for statement in STATEMENT_ORDER
+    return [code for statement in STATEMENTS
             for code in sorted(c for c, s in catalog.statement_of.items() if s == statement)]
 
 

@@ -15,9 +15,9 @@ import os
 import sys
 import traceback
 from datetime import date
-from pathlib import Path
 
 from etl import __version__
+from etl.form.catalog import STATEMENTS
 
 from etl.cli.commands import (EXIT_CANNOT_RUN, EXIT_OK, UsageError, cmd_demo, cmd_generate, cmd_grant, cmd_ingest,
                               cmd_rebuild, cmd_report, cmd_rules, cmd_sql, cmd_trends, cmd_validate)
@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "filing days, a row per day and account class, deficiencies and days below "
                                    "target flagged.")
     p.add_argument("--firm", metavar="NAME", required=True, help="firm name or a unique part of it")
-    p.add_argument("--statement", choices=("segregation", "secured", "swaps"), help="one account class only")
+    p.add_argument("--statement", choices=STATEMENTS, help="one account class only")
     p.add_argument("--last", type=int, default=20, metavar="N", help="filing days to show (default 20)")
     _add_date_range(p)
     _add_wait_flag(p)

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable
 
+from etl.warehouse.values import is_missing
 from etl.form.catalog import load_catalog
-from etl.dq.compile import code_column, rule_column
+from etl.dq.compile import code_column
 from etl.form.rules import Rule, load_rules
 
 SEVERITY_ORDER = {"critical": 0, "error": 1, "warning": 2, "info": 3}
@@ -49,12 +50,7 @@ def money(value: int | None) -> str:
 
 
 def _int(value: Any) -> int | None:
-    if value is None:
-        return None
-    try:
-        if value != value:  # NaN
-            return None
-    except TypeError:
+    if is_missing(value):
         return None
     try:
         return int(value)

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 
+from etl.clock import new_run_id, utc_now
 from etl.dq import frames
 from etl.dq.data_docs import make_offline
 from etl.dq.compile import SUITE_ANOMALIES, SUITE_FRESHNESS, SUITE_STATEMENTS, suite_specs
@@ -71,9 +71,6 @@ class ValidationSummary:
         return not any(f.severity in ("error", "critical") for f in self.findings)
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
 
 def _results_table(run_id: str, checked_at: datetime, findings: list[Finding]) -> pa.Table:
     columns = {"run_id": [run_id] * len(findings), "checked_at": [checked_at] * len(findings)}
@@ -91,7 +88,7 @@ class Validator:
     def __init__(self, settings: Settings, warehouse: Warehouse):
         self.settings = settings
         self.warehouse = warehouse
-        self.run_id = "dq-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+        self.run_id = new_run_id("dq-")
 
     def run(self, date_from: date | None = None, date_to: date | None = None) -> ValidationSummary:
         from etl.dq.gx_runner import GXRunner
@@ -99,7 +96,7 @@ class Validator:
         loading, wall_start = time.perf_counter(), time.time()
         runner = GXRunner(self.settings.home, self.settings.data_docs)  # imports GX: seconds, once per process
         started = time.perf_counter()
-        started_at = _now()
+        started_at = utc_now()
         span = frames.date_range(self.warehouse, date_from, date_to)
         summary = ValidationSummary(self.run_id, *(span or (date_from, date_to)), backend=self.warehouse.dialect)
         summary.setup_seconds = started - loading
@@ -198,7 +195,7 @@ class Validator:
                 "failures = :failures, critical = :critical, errors = :errors, warnings = :warnings, "
                 "success = :success, seconds = :seconds, results_path = :results, data_docs_path = :docs "
                 "WHERE run_id = :run_id"),
-                {"finished_at": _now(), "filings": summary.filings_checked, "statements": summary.statements_checked,
+                {"finished_at": utc_now(), "filings": summary.filings_checked, "statements": summary.statements_checked,
                  "expectations": summary.expectations, "failures": len(summary.findings),
                  "critical": severities["critical"], "errors": severities["error"],
                  "warnings": severities["warning"], "success": summary.success,
@@ -208,7 +205,7 @@ class Validator:
     def mark_failed(self) -> None:
         try:
             self.warehouse.execute("UPDATE dq_runs SET status = 'failed', finished_at = :t WHERE run_id = :r",
-                                   {"t": _now(), "r": self.run_id})
+                                   {"t": utc_now(), "r": self.run_id})
         except Exception:  # the warehouse itself may be what failed
             pass
 

@@ -15,7 +15,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from etl.form.files import form_dir
+from etl.form.files import form_dir, in_window, optional_date
 
 STATEMENTS = ("segregation", "secured", "swaps")
 ALL_STATEMENTS = ("cover", *STATEMENTS)
@@ -39,25 +39,15 @@ class LineItem:
     figure: str | None = None
 
     def applies_on(self, day: date) -> bool:
-        if self.required_from and day < self.required_from:
-            return False
-        if self.required_to and day > self.required_to:
-            return False
-        return True
+        return in_window(day, self.required_from, self.required_to)
 
 
 class CatalogError(ValueError):
     """The catalog file is malformed; the message names the row."""
 
 
-def _opt_date(text: str, where: str) -> date | None:
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise CatalogError(f"{where}: {text!r} is not an ISO date") from exc
+def _date_cell(text: str, where: str) -> date | None:
+    return optional_date(text, where, CatalogError)
 
 
 class Catalog:
@@ -142,8 +132,8 @@ def read_catalog(path: Path) -> Catalog:
                 label=" ".join(row["label"].split()),
                 sign=sign,
                 location=row["location"].strip() or None,
-                required_from=_opt_date(row["required_from"], where),
-                required_to=_opt_date(row["required_to"], where),
+                required_from=_date_cell(row["required_from"], where),
+                required_to=_date_cell(row["required_to"], where),
                 same_line_as=row["same_line_as"].strip() or None,
                 figure=figure,
             ))

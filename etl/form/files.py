@@ -7,6 +7,7 @@ packaged as ``etl/_form``. ``DAILYSEG_FORM_DIR`` overrides both (for reviewing a
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parents[1]  # etl/
@@ -27,3 +28,20 @@ def sql_dir() -> Path:
     if packaged.is_dir():
         return packaged
     return _PACKAGE.parent / "sql"
+
+
+def optional_date(text: str | None, where: str, error: type[ValueError] = ValueError) -> date | None:
+    """An ISO date from a data file's cell, None when the cell is blank; ``error`` naming ``where`` when
+    it is not a date."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise error(f"{where}: {text!r} is not an ISO date") from exc
+
+
+def in_window(day: date, first: date | None, last: date | None) -> bool:
+    """Whether ``day`` falls in a row's window of dates (either end open when None)."""
+    return not ((first and day < first) or (last and day > last))

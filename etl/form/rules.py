@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
 
-from etl.form.files import form_dir
+from etl.form.files import form_dir, in_window, optional_date
 
 SEVERITIES = ("info", "warning", "error", "critical")
 
@@ -38,8 +38,7 @@ class Rule:
     description: str
 
     def applies_on(self, day: date) -> bool:
-        return not ((self.effective_from and day < self.effective_from)
-                    or (self.effective_to and day > self.effective_to))
+        return in_window(day, self.effective_from, self.effective_to)
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -63,14 +62,8 @@ class Rule:
         return f"{self.total_code} = {terms.removeprefix('+ ')}"
 
 
-def _opt_date(text: str, where: str) -> date | None:
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise RulesError(f"{where}: {text!r} is not an ISO date") from exc
+def _date_cell(text: str, where: str) -> date | None:
+    return optional_date(text, where, RulesError)
 
 
 def read_rules(path: Path) -> list[Rule]:
@@ -93,7 +86,7 @@ def read_rules(path: Path) -> list[Rule]:
             if severity not in SEVERITIES:
                 raise RulesError(f"{where}: severity must be one of {SEVERITIES}")
             head = (row["statement"].strip(), row["total_code"].strip(), op, tolerance, severity,
-                    _opt_date(row["effective_from"], where), _opt_date(row["effective_to"], where),
+                    _date_cell(row["effective_from"], where), _date_cell(row["effective_to"], where),
                     row["description"].strip())
             entry = grouped.setdefault(rule_id, {"head": head, "components": [], "where": where})
             if entry["head"] != head:

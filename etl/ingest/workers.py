@@ -13,7 +13,6 @@ from the loader and touch nothing else.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import traceback
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from etl.lake import raw as raw_archive
+from etl.processes import fork_pool
 from etl.ingest.parser import ParsedFiling, RejectedFiling, parse_filing
 
 # Below this many files a pool costs more than it saves.
@@ -169,15 +169,10 @@ class Preparer:
         return out
 
     def _start_pool(self):
-        # fork, not spawn/forkserver: those re-import the caller's __main__, which fails (and respawns
-        # workers forever) when dailyseg runs inside a notebook, a heredoc or a task runner. Workers only
+        # An executor rather than multiprocessing.Pool: if a worker dies (killed, out of memory), the run
+        # stops with an error instead of waiting forever for the lost files; a re-run resumes. Workers only
         # parse and write files; they never touch the parent's database connections or threads.
-        # An executor rather than multiprocessing.Pool: if a worker dies (killed, out of memory), the
-        # run stops with an error instead of waiting forever for the lost files; a re-run resumes.
-        from concurrent.futures import ProcessPoolExecutor
-        context = multiprocessing.get_context("fork")
-        return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
-                                   initargs=(self.lake, self.max_bytes, self.known))
+        return fork_pool(self.workers, initializer=_init_worker, initargs=(self.lake, self.max_bytes, self.known))
 
     def batches(self, paths: list[str] | list[Path], batch_size: int) -> Iterator[list[Prepared]]:
         """Prepared files, ``batch_size`` at a time and in the order given (paths as ``str`` or ``Path``)."""

@@ -17,35 +17,11 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 
+from etl.lake.durable import atomic_write
+
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def _atomic_write_bytes(target: Path, data: bytes, durable: bool = True) -> None:
-    """Write through a hidden temporary file renamed into place (readers never see half a file).
-
-    ``durable=False`` skips the per-file fsync; the caller then calls ``flush_to_disk`` once for a whole
-    batch, which costs one journal commit instead of one per file.
-    """
-    if not target.parent.is_dir():
-        target.parent.mkdir(parents=True, exist_ok=True)
-    # the writer's process id is in the name, so a later run can tell a temporary left by a killed
-    # writer from one another live writer is still filling (see sweep_abandoned)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.tmp-{os.getpid()}-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 _TMP_PID = re.compile(r"\.tmp-(\d+)-")
 
 
@@ -126,7 +102,7 @@ def archive_raw(lake: Path, sha256: str, data: bytes, suffix: str) -> Path:
     """
     target = raw_path(lake, sha256, suffix)
     if not target.exists():
-        _atomic_write_bytes(target, data, durable=False)
+        atomic_write(target, data, durable=False)
     return target
 
 
@@ -143,11 +119,11 @@ def quarantine(lake: Path, source: Path, sha256: str | None, data: bytes | None,
     target = folder / safe_file_name(source.name)
     if not target.exists():
         if data is not None:
-            _atomic_write_bytes(target, data)
+            atomic_write(target, data)
         else:
             try:
                 shutil.copyfile(source, target, follow_symlinks=False)
             except OSError:
                 pass  # unreadable: the reason file says so
-    _atomic_write_bytes(folder / "reason.json", json.dumps(reason, indent=2, default=str).encode())
+    atomic_write(folder / "reason.json", json.dumps(reason, indent=2, default=str).encode())
     return target

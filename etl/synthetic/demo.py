@@ -12,7 +12,6 @@ from __future__ import annotations
 import shutil
 import sys
 from datetime import date
-from pathlib import Path
 
 from etl.business_days import business_days, previous_business_day
 from etl.settings import load_settings
