@@ -35,7 +35,6 @@ def pytest_unconfigure(config):
         shutil.rmtree(home, ignore_errors=True)
 
 
-import etl  # noqa: E402
 from etl.synthetic import SAMPLE_FILING  # noqa: E402
 
 SAMPLE_PATH = SAMPLE_FILING

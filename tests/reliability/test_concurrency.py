@@ -15,7 +15,7 @@ import pytest
 from etl.synthetic.files import generate_filings
 from etl.settings import load_settings
 from tests.conftest import new_pg_database
-from tests.test_cli import DAILYSEG
+from tests.cli.test_cli import DAILYSEG
 from tests.test_ingest import snapshot
 
 

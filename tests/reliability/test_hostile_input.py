@@ -11,7 +11,7 @@ import pytest
 
 from etl.ingest.run import ingest
 from etl.warehouse import open_warehouse
-from tests.filing_variants import to_html
+from tests.ingest.filing_variants import to_html
 
 FIRM = "Citigroup Global Markets Inc."
 

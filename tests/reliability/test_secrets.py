@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_cli import run
+from tests.cli.test_cli import run
 
 SECRET = "Tr0ub4dor-secret"
 

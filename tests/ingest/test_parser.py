@@ -8,7 +8,7 @@ import pytest
 
 from etl.ingest.parser import RejectedFiling, parse_filing
 from etl.form.rules import load_rules
-from tests.filing_variants import blank_value, parenthesize_negatives, statements, to_html
+from tests.ingest.filing_variants import blank_value, parenthesize_negatives, statements, to_html
 
 
 def values_of(parsed) -> dict[tuple[str, str], int | None]:

@@ -14,7 +14,7 @@ from etl.ingest.run import ingest
 from etl.lake.rebuild import RebuildError, read_back_error, rebuild
 from etl.settings import load_settings
 from etl.warehouse import open_warehouse
-from tests.test_cli import run
+from tests.cli.test_cli import run
 
 DUCKDB_HEADER = 3 * 4096  # DuckDB's file headers; then blocks of 256 KiB, each led by its checksum
 DUCKDB_BLOCK = 256 * 1024

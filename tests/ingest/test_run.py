@@ -14,7 +14,7 @@ import pytest
 from etl.ingest import run as ingest_module
 from etl.ingest.run import IngestError, ingest
 from etl.warehouse import open_warehouse
-from tests.filing_variants import statements, to_html
+from tests.ingest.filing_variants import statements, to_html
 
 
 def snapshot(settings) -> dict[str, list[tuple]]:
