@@ -16,7 +16,7 @@ from etl.synthetic.files import generate_filings
 from etl.settings import load_settings
 from tests.conftest import new_pg_database
 from tests.cli.test_cli import DAILYSEG
-from tests.test_ingest import snapshot
+from tests.ingest.test_run import snapshot
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from etl.settings import load_settings
 from etl.warehouse import open_warehouse
 from tests.dq.planted import _read, _write
 from tests.cli.test_cli import DAILYSEG
-from tests.test_ingest import lake_rows, snapshot
+from tests.ingest.test_run import lake_rows, snapshot
 
 # kill points, in seconds after start (a clean run takes about 2.5 s): start-up and imports, discovery,
 # parsing in the workers, the warehouse batches and the lake writes
