@@ -51,14 +51,21 @@ def mirror_landing(url: str, home: Path) -> Path:
     return mirror
 
 
-def ingest_landing(settings: Settings) -> dict:
-    from etl.ingest.run import ingest
+def ingest_landing(settings: Settings, channels=None) -> dict:
+    from etl.ingest.job import ingest
     landing = str(settings.landing)
     folder = mirror_landing(landing, settings.home) if _is_url(landing) else Path(landing.removeprefix("file://"))
     if not folder.exists():
         folder.mkdir(parents=True, exist_ok=True)  # an empty landing zone is a quiet day, not an error
     summary = ingest([folder], settings, on_message=logging.getLogger(__name__).warning)
+    repair = None
+    if summary.repair is not None:
+        from etl.alerts import notify_event
+        from etl.cli.printers import repair_text
+        repair = repair_text(summary.repair).strip()
+        notify_event(settings, "warehouse repaired", repair, channels=channels)
     return {
+        "repair": repair,
         "run_id": summary.run_id, "files_seen": summary.files_seen, "loaded": summary.loaded,
         "duplicates": summary.duplicates, "rejected": summary.rejected_count,
         "rejections": [{"path": r.source_path, "reason": r.reason, "line": r.line_no}

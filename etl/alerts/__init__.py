@@ -5,7 +5,8 @@
 none), leaves out what each channel was already told about the same filing version, adds findings an
 amendment has since fixed as "resolved" (once), and sends one digest per channel. Every message sent,
 failed or not needed is a row in ``alerts``; a channel that is down never stops the other one or the
-load, and what it missed is sent with the next run. ``notify_failure`` reports a pipeline failure.
+load, and what it missed is sent with the next run. ``notify_failure`` reports a pipeline failure, and
+``notify_event`` something the pipeline did on its own (a damaged warehouse rebuilt from the lake).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sqlalchemy as sa
 
 from etl.clock import utc_now
 from etl.alerts.channels import Channel, Delivery, SlackWebhookChannel, SmtpChannel, deliver
-from etl.alerts.digest import Digest, Item, build_failure_digest, build_validation_digest
+from etl.alerts.digest import Digest, Item, build_event_digest, build_failure_digest, build_validation_digest
 from etl.settings import Settings
 from etl.warehouse.values import or_none
 
@@ -97,9 +98,24 @@ def _record(conn, alert_id: str, run_id: str, kind: str, delivery: Delivery | No
          "h": digest.headline if digest else None})
 
 
+class _Message(NamedTuple):
+    """What one channel is to be sent for a validation run, decided under the warehouse lock."""
+
+    channel: Channel
+    alert_id: str
+    digest: Digest | None  # None: nothing new for this channel
+    new: list[Finding]
+    resolved: list[tuple[dict, Item]]  # (alert_findings row, the item announcing it resolved)
+    superseded: list[dict]
+
+
 def notify_validation_run(settings: Settings, run_id: str, links: dict[str, str] | None = None,
                           channels: list[Channel] | None = None, sleep=None) -> dict:
-    """Send the new findings of validation run ``run_id`` to each channel; see the module docstring."""
+    """Send the new findings of validation run ``run_id`` to each channel; see the module docstring.
+
+    Three steps, so that a slow or dead channel holds nothing up: what to send is read under the
+    warehouse's writer lock, which is then released while every channel delivers (side by side, with
+    its own retries), and the outcomes are recorded under the lock again."""
     from etl.warehouse import exclusive_writer, open_warehouse
     channels = env_channels(settings) if channels is None else channels
     if not channels:
@@ -107,12 +123,25 @@ def notify_validation_run(settings: Settings, run_id: str, links: dict[str, str]
     with exclusive_writer(settings.warehouse_url, wait=600):
         warehouse = open_warehouse(settings.warehouse_url)
         try:
-            return _notify(settings, warehouse, run_id, links or {}, channels, sleep)
+            messages = _plan(settings, warehouse, run_id, links or {}, channels)
         finally:
             warehouse.dispose()
+    deliveries = _deliver_all(settings, [(m.channel, m.digest) for m in messages], sleep)
+    with exclusive_writer(settings.warehouse_url, wait=600):
+        warehouse = open_warehouse(settings.warehouse_url)
+        try:
+            with warehouse.begin() as conn:
+                for message, delivery in zip(messages, deliveries):
+                    _record_message(conn, run_id, message, delivery)
+        finally:
+            warehouse.dispose()
+    return {"run_id": run_id, "deliveries": [
+        {"channel": m.channel.name, "status": d.status if d else "nothing_new", "attempts": d.attempts if d else 0,
+         "error": d.error if d else None, "new": len(m.new), "resolved": len(m.resolved),
+         "headline": m.digest.headline if m.digest else None} for m, d in zip(messages, deliveries)]}
 
 
-def _notify(settings, warehouse, run_id, links, channels, sleep) -> dict:
+def _plan(settings, warehouse, run_id, links, channels) -> list[_Message]:
     run = warehouse.read_df("SELECT * FROM dq_runs WHERE run_id = :r", {"r": run_id})
     if run.empty:
         raise AlertConfigError(f"no validation run {run_id}")
@@ -125,8 +154,7 @@ def _notify(settings, warehouse, run_id, links, channels, sleep) -> dict:
         "SELECT r.*, f.source_path FROM dq_results r LEFT JOIN filings f ON f.filing_id = r.filing_id "
         "WHERE r.run_id = :r", {"r": run_id}))
     warning_routes = ROUTES.get(settings.warning_channel, ROUTES["both"])
-    kw = {} if sleep is None else {"sleep": sleep}
-    report = {"run_id": run_id, "deliveries": []}
+    messages = []
     for channel in channels:
         routed = [f for f in findings if f.item.severity in ("critical", "error") or channel.name in warning_routes]
         known = warehouse.read_df(
@@ -144,39 +172,51 @@ def _notify(settings, warehouse, run_id, links, channels, sleep) -> dict:
             semantic = finding_key(row["rule_id"], row["firm"], day, or_none(row["statement"]), or_none(row["code"]),
                                    with_version=False)
             if semantic not in current_semantic:
-                resolved.append((row, Item("resolved", "info", row["rule_id"], row["firm"], day, or_none(row["statement"]),
-                                           or_none(row["code"]), None, None, None, "resolved", resolved=True)))
+                resolved.append((row, Item("resolved", "info", row["rule_id"], row["firm"], day,
+                                           or_none(row["statement"]), or_none(row["code"]), None, None, None,
+                                           "resolved", resolved=True)))
             elif row["finding_key"] not in current_versioned:
                 superseded.append(row)  # a newer version of the filing has the same problem: sent as new
-        alert_id = "al-" + uuid.uuid4().hex[:16]
         digest = None
-        delivery = None
-        days = [f.item.end_date for f in new if f.item.end_date] + [i.end_date for _, i in resolved]
         if new or resolved:
+            days = [f.item.end_date for f in new if f.item.end_date] + [i.end_date for _, i in resolved]
             digest = build_validation_digest([f.item for f in new], [i for _, i in resolved], run_id, days, links)
-            delivery = deliver(channel, digest, attempts=settings.alert_attempts, backoff=settings.alert_backoff, **kw)
-        with warehouse.begin() as conn:
-            _record(conn, alert_id, run_id, "validation", delivery, channel.name, digest, len(new), len(resolved))
-            if delivery is not None and delivery.status == "sent":
-                now = utc_now()
-                for item, key, _, filing_id in new:
-                    conn.execute(sa.text(
-                        "INSERT INTO alert_findings (channel, finding_key, rule_id, firm, end_date, statement, code, "
-                        "filing_id, state, first_alert_id, updated_at) VALUES (:ch, :k, :r, :f, :d, :s, :c, :fi, "
-                        "'open', :a, :t)"),
-                        {"ch": channel.name, "k": key, "r": item.rule_id, "f": item.firm, "d": item.end_date,
-                         "s": item.statement, "c": item.code, "fi": filing_id, "a": alert_id, "t": now})
-                for state, rows in (("resolved", [r for r, _ in resolved]), ("superseded", superseded)):
-                    for row in rows:
-                        conn.execute(sa.text(
-                            "UPDATE alert_findings SET state = :st, closed_alert_id = :a, updated_at = :t "
-                            "WHERE channel = :ch AND finding_key = :k"),
-                            {"st": state, "a": alert_id, "t": now, "ch": channel.name, "k": row["finding_key"]})
-        report["deliveries"].append({
-            "channel": channel.name, "status": delivery.status if delivery else "nothing_new",
-            "attempts": delivery.attempts if delivery else 0, "error": delivery.error if delivery else None,
-            "new": len(new), "resolved": len(resolved), "headline": digest.headline if digest else None})
-    return report
+        messages.append(_Message(channel, "al-" + uuid.uuid4().hex[:16], digest, new, resolved, superseded))
+    return messages
+
+
+def _deliver_all(settings: Settings, sends: list[tuple[Channel, Digest | None]], sleep=None) -> list[Delivery | None]:
+    """Deliver each digest to its channel, all channels at once (a slow one delays no other); None where
+    there is nothing to send. Never raises."""
+    from concurrent.futures import ThreadPoolExecutor
+    kw = {} if sleep is None else {"sleep": sleep}
+    with ThreadPoolExecutor(max(1, len(sends))) as pool:
+        futures = [pool.submit(deliver, channel, digest, attempts=settings.alert_attempts,
+                               backoff=settings.alert_backoff, **kw) if digest is not None else None
+                   for channel, digest in sends]
+    return [future.result() if future is not None else None for future in futures]
+
+
+def _record_message(conn, run_id: str, message: _Message, delivery: Delivery | None) -> None:
+    _record(conn, message.alert_id, run_id, "validation", delivery, message.channel.name, message.digest,
+            len(message.new), len(message.resolved))
+    if delivery is None or delivery.status != "sent":
+        return
+    now = utc_now()
+    for finding in message.new:
+        item = finding.item
+        conn.execute(sa.text(
+            "INSERT INTO alert_findings (channel, finding_key, rule_id, firm, end_date, statement, code, "
+            "filing_id, state, first_alert_id, updated_at) VALUES (:ch, :k, :r, :f, :d, :s, :c, :fi, "
+            "'open', :a, :t)"),
+            {"ch": message.channel.name, "k": finding.key, "r": item.rule_id, "f": item.firm, "d": item.end_date,
+             "s": item.statement, "c": item.code, "fi": finding.filing_id, "a": message.alert_id, "t": now})
+    for state, rows in (("resolved", [r for r, _ in message.resolved]), ("superseded", message.superseded)):
+        for row in rows:
+            conn.execute(sa.text(
+                "UPDATE alert_findings SET state = :st, closed_alert_id = :a, updated_at = :t "
+                "WHERE channel = :ch AND finding_key = :k"),
+                {"st": state, "a": message.alert_id, "t": now, "ch": message.channel.name, "k": row["finding_key"]})
 
 
 def notify_failure(settings: Settings, where: str, error: str, day: date | None = None,
@@ -188,9 +228,21 @@ def notify_failure(settings: Settings, where: str, error: str, day: date | None 
     secrets = [s for c in channels for s in c.secrets()]
     from etl.alerts.channels import redact
     digest = build_failure_digest(where, redact(str(error), secrets)[:1000], day, links or {})
-    kw = {} if sleep is None else {"sleep": sleep}
-    deliveries = [deliver(c, digest, attempts=settings.alert_attempts, backoff=settings.alert_backoff, **kw)
-                  for c in channels]
+    return _broadcast(settings, digest, "failure", channels, run_id or where, sleep)
+
+
+def notify_event(settings: Settings, title: str, text: str, channels: list[Channel] | None = None,
+                 run_id: str = "", sleep=None) -> dict:
+    """Tell every channel about something the pipeline did on its own that people should know (a damaged
+    warehouse rebuilt from the lake). Never raises for a delivery problem."""
+    channels = env_channels(settings) if channels is None else channels
+    return _broadcast(settings, build_event_digest(title, text), "event", channels, run_id or title, sleep)
+
+
+def _broadcast(settings: Settings, digest: Digest, kind: str, channels: list[Channel], run_id: str, sleep) -> dict:
+    """Deliver one digest to every channel, then record each delivery (best effort: the warehouse may be
+    what failed)."""
+    deliveries = _deliver_all(settings, [(c, digest) for c in channels], sleep)
     if not deliveries:
         return {"deliveries": [], "headline": digest.headline}
     try:
@@ -202,10 +254,10 @@ def notify_failure(settings: Settings, where: str, error: str, day: date | None 
             try:
                 with warehouse.begin() as conn:
                     for delivery in deliveries:
-                        _record(conn, "al-" + uuid.uuid4().hex[:16], run_id or where, "failure", delivery,
-                                delivery.channel, digest, 1, 0)
+                        _record(conn, "al-" + uuid.uuid4().hex[:16], run_id, kind, delivery, delivery.channel,
+                                digest, 1, 0)
             finally:
                 warehouse.dispose()
     except Exception as exc:  # recording is best effort here; the message itself is what matters
-        log.warning("could not record the failure alert: %s", type(exc).__name__)
+        log.warning("could not record the %s alert: %s", kind, type(exc).__name__)
     return {"deliveries": [d.__dict__ for d in deliveries], "headline": digest.headline}

@@ -29,7 +29,28 @@ from etl.alerts.digest import Digest, render_html, render_slack, render_text
 
 
 class DeliveryError(Exception):
-    """A channel refused or could not take the message."""
+    """A channel refused or could not take the message. ``transient``: trying again later may work (a
+    timeout, a dropped connection, a server error, HTTP 429); otherwise the channel said no for good (a
+    refused login, an unknown webhook), and retrying only delays the other work."""
+
+    def __init__(self, message: str, transient: bool = True):
+        super().__init__(message)
+        self.transient = transient
+
+
+def _smtp_transient(exc: Exception) -> bool:
+    """SMTP reply codes 4xx are temporary and 5xx permanent (RFC 5321); a refused login is permanent;
+    anything at the connection level (timeouts, resets, a server that hung up) is transient."""
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return False
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in exc.recipients.values())
+    code = getattr(exc, "smtp_code", None)
+    return not (isinstance(code, int) and 500 <= code < 600)
+
+
+def _http_transient(status: int) -> bool:
+    return status == 429 or status >= 500
 
 
 class Channel(Protocol):
@@ -102,7 +123,7 @@ class SmtpChannel:
                     client.login(self.user, self.password)
                 client.send_message(message)
         except (smtplib.SMTPException, OSError) as exc:
-            raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
+            raise DeliveryError(f"{type(exc).__name__}: {exc}", transient=_smtp_transient(exc)) from None
 
 
 class SlackWebhookChannel:
@@ -127,9 +148,9 @@ class SlackWebhookChannel:
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 if response.status >= 300:
-                    raise DeliveryError(f"HTTP {response.status}")
+                    raise DeliveryError(f"HTTP {response.status}", transient=_http_transient(response.status))
         except urllib.error.HTTPError as exc:
-            raise DeliveryError(f"HTTP {exc.code} {exc.reason}") from None
+            raise DeliveryError(f"HTTP {exc.code} {exc.reason}", transient=_http_transient(exc.code)) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise DeliveryError(f"{type(reason).__name__}: {reason}") from None
@@ -181,7 +202,8 @@ class AirflowSlackChannel:
 
 
 def deliver(channel: Channel, digest: Digest, attempts: int = 3, backoff: float = 2.0, sleep=time.sleep) -> Delivery:
-    """Send with up to ``attempts`` tries, waiting ``backoff``, 2x, 4x... seconds in between."""
+    """Send with up to ``attempts`` tries, waiting ``backoff``, 2x, 4x... seconds in between; a permanent
+    refusal (``DeliveryError.transient`` false) ends the tries at once."""
     error = None
     for attempt in range(1, attempts + 1):
         try:
@@ -189,6 +211,8 @@ def deliver(channel: Channel, digest: Digest, attempts: int = 3, backoff: float 
             return Delivery(channel.name, "sent", attempt)
         except DeliveryError as exc:
             error = redact(str(exc), channel.secrets())
+            if not exc.transient:
+                return Delivery(channel.name, "failed", attempt, f"{error} (permanent: not retried)")
         except Exception as exc:  # a defect in a channel must not stop the others
             error = redact(f"{type(exc).__name__}: {exc}", channel.secrets())
         if attempt < attempts:

@@ -23,6 +23,7 @@ KIND_TITLES = {
     "anomaly": ("drop of more than 25%", "drops of more than 25%"),
     "sign": ("sign error", "sign errors"),
     "failure": ("pipeline failure", "pipeline failures"),
+    "event": ("notice", "notices"),
 }
 SEVERITY_RANK = {"critical": 0, "error": 1, "warning": 2, "info": 3}
 SLACK_MAX_BLOCKS = 50
@@ -101,6 +102,11 @@ def build_failure_digest(where: str, error: str, day: date | None, links: dict[s
                 f"{where} failed: {error}")
     headline = f"pipeline failure in {where}" + (f" for {day}" if day else "")
     return Digest(subject=f"[dailyseg] {headline}", headline=headline, items=[item], links=links)
+
+
+def build_event_digest(title: str, text: str, links: dict[str, str] | None = None) -> Digest:
+    item = Item("event", "warning", title, "dailyseg pipeline", None, None, None, None, None, None, text)
+    return Digest(subject=f"[dailyseg] {title}", headline=title, items=[item], links=links or {})
 
 
 def _money(value: int | None) -> str:

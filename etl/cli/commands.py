@@ -14,6 +14,7 @@ from etl.cli.printers import print_alert_report, print_ingest_summary, print_val
 from etl.cli.progress import ProgressBar
 
 EXIT_OK, EXIT_FAILED_CHECKS, EXIT_CANNOT_RUN = 0, 1, 2
+EXIT_STOPPED = 128 + 15  # as a shell reports a process ended by SIGTERM
 
 
 class UsageError(Exception):
@@ -27,7 +28,7 @@ def settings_of(args: argparse.Namespace):
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from etl.ingest.run import ingest
+    from etl.ingest.job import ingest
     settings = settings_of(args)
     bar = None if args.quiet else ProgressBar("ingest")
     summary = ingest(args.paths, settings, progress=bar, wait=args.wait,

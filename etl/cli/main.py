@@ -18,9 +18,10 @@ from datetime import date
 
 from etl import __version__
 from etl.form.catalog import STATEMENTS
+from etl.processes import Stopped, stop_on_sigterm
 
-from etl.cli.commands import (EXIT_CANNOT_RUN, EXIT_OK, UsageError, cmd_demo, cmd_generate, cmd_grant, cmd_ingest,
-                              cmd_rebuild, cmd_report, cmd_rules, cmd_sql, cmd_trends, cmd_validate)
+from etl.cli.commands import (EXIT_CANNOT_RUN, EXIT_OK, EXIT_STOPPED, UsageError, cmd_demo, cmd_generate, cmd_grant,
+                              cmd_ingest, cmd_rebuild, cmd_report, cmd_rules, cmd_sql, cmd_trends, cmd_validate)
 
 
 def _date(text: str) -> date:
@@ -194,8 +195,13 @@ def main(argv: list[str] | None = None) -> int:
     from etl.lake.rebuild import RebuildError
     except_types = (UsageError, IngestError, ValidationError, WarehouseError, LockBusy, AlertConfigError, ReportError,
                     UnknownFirm, QueryError, WorkerLost, RebuildError)
+    stop_on_sigterm()
     try:
         return args.func(args)
+    except Stopped as stop:
+        print(f"dailyseg {args.command}: stopped by {stop}; what was committed is kept and nothing is half-written: "
+              "run the same command again to finish", file=sys.stderr)
+        return EXIT_STOPPED
     except except_types as exc:
         from etl.warehouse.duckdb_backend import with_damage_hint
         print(f"dailyseg {args.command}: {with_damage_hint(str(exc))}", file=sys.stderr)

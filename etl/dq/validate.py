@@ -24,6 +24,7 @@ from etl.dq import frames
 from etl.dq.data_docs import make_offline
 from etl.dq.compile import SUITE_ANOMALIES, SUITE_FRESHNESS, SUITE_STATEMENTS, suite_specs
 from etl.dq.findings import RESULT_COLUMNS, Finding, FindingBuilder, rows_by_key, sort_findings
+from etl.processes import mark
 from etl.settings import Settings
 from etl.locks import LockBusy
 from etl.warehouse import DATABASE_ERRORS, Warehouse, WarehouseError, exclusive_job, first_line, open_warehouse
@@ -51,6 +52,7 @@ class ValidationSummary:
 
     @contextmanager
     def phase(self, name: str):
+        mark(f"validate:{name}")
         started = time.perf_counter()
         try:
             yield
@@ -166,6 +168,7 @@ class Validator:
         summary.data_docs_path = str(runner.docs_index())
         summary.seconds = time.perf_counter() - started
         self._record_finish(summary, started_at)
+        mark("validate:finished")
         return summary
 
     # -- persistence ------------------------------------------------------------------------------------

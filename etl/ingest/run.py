@@ -1,6 +1,6 @@
-"""Ingest: files and folders of filings into the raw archive, the warehouse and the Parquet lake.
+"""The ingest run: files and folders of filings into the raw archive, the warehouse and the Parquet lake.
 
-``ingest(paths, settings)`` finds every file under the paths, skips bytes already loaded (whatever
+An ``Ingestor`` (started by ``etl.ingest.job.ingest``, which holds the warehouse's lock) finds every file under the paths, skips bytes already loaded (whatever
 their name), parses the rest, sets rejected files aside in the quarantine with their reason, and writes
 accepted filings in batches: each batch lands in the warehouse in one transaction (with a marker that
 its lake partitions are due), then its month partitions are rewritten in the lake and the marker is
@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -25,12 +25,11 @@ from etl.clock import new_run_id, utc_now
 from etl.lake import partitions as lake
 from etl.lake import raw as raw_archive
 from etl.form.catalog import load_catalog
-from etl.locks import LockBusy
 from etl.ingest.parser import ParsedFiling
 from etl.ingest.workers import Prepared, Preparer
+from etl.processes import Stopped, mark
 from etl.settings import Settings
-from etl.warehouse import (DATABASE_ERRORS, LoadBatch, Warehouse, WarehouseError, exclusive_writer, first_line,
-                           open_warehouse)
+from etl.warehouse import LoadBatch, Warehouse
 from etl.warehouse.tables import FIGURE_COLUMNS, FILING_STATEMENTS, FILINGS, LAKE_VALUES, REJECTED_FILINGS
 
 Progress = Callable[[int, int], None]
@@ -67,6 +66,7 @@ class IngestSummary:
     lake_partitions: int = 0
     recovered_filings: int = 0
     loaded_end_dates: set = field(default_factory=set)
+    repair: Any = None  # what the rebuild of a damaged warehouse did before this run (etl.lake.rebuild)
 
     @property
     def rejected_count(self) -> int:
@@ -231,6 +231,16 @@ class Ingestor:
         files, refused = discover(paths)
         self.summary.files_seen = len(files) + len(refused)
         self.warehouse.start_run(self.run_id, utc_now(), " ".join(str(p) for p in paths)[:2000])
+        mark("ingest:started")
+        try:
+            self._run(files, refused, started)
+        except BaseException as exc:  # recorded for the operator (best effort), then on its way up
+            self._record_end("stopped" if isinstance(exc, (Stopped, KeyboardInterrupt)) else "failed")
+            raise
+        mark("ingest:finished")
+        return self.summary
+
+    def _run(self, files: list[str], refused: list, started: float) -> None:
         self._finish_pending_lake_writes()
         loaded_hashes = self.warehouse.loaded_hashes()
         if not loaded_hashes and lake.months(self.settings.lake):  # e.g. a damaged warehouse file deleted
@@ -246,6 +256,7 @@ class Ingestor:
         preparer = Preparer(self.settings.lake, self.settings.max_file_bytes, loaded_hashes, self.workers)
         with raw_archive.RawWriting(self.settings.lake), preparer:
             for prepared_batch in preparer.batches(files, self.settings.batch_size):
+                mark(f"ingest:batch-parsed {done + len(prepared_batch)}")
                 for prepared in prepared_batch:
                     self._take(prepared, builder, loaded_hashes, rejected_keys)
                 done += len(prepared_batch)
@@ -257,12 +268,19 @@ class Ingestor:
         if builder:
             self._flush(builder)
         self.summary.seconds = time.perf_counter() - started
-        self.warehouse.finish_run(
-            self.run_id, finished_at=utc_now(), status="completed", files_seen=self.summary.files_seen,
-            loaded=self.summary.loaded, duplicates=self.summary.duplicates,
-            rejected=self.summary.rejected_count, value_rows=self.summary.value_rows,
-            seconds=round(self.summary.seconds, 3))
-        return self.summary
+        self._record_end("completed")
+
+    def _record_end(self, status: str) -> None:
+        try:
+            self.warehouse.finish_run(
+                self.run_id, finished_at=utc_now(), status=status, files_seen=self.summary.files_seen,
+                loaded=self.summary.loaded, duplicates=self.summary.duplicates,
+                rejected=self.summary.rejected_count, value_rows=self.summary.value_rows,
+                seconds=round(self.summary.seconds, 3))
+        except Exception:
+            if status == "completed":
+                raise
+            # the warehouse may be what failed; the run's row then says 'running', and the error says why
 
     def _take(self, prepared: Prepared, builder: _BatchBuilder, loaded_hashes: set[str],
               rejected_keys: set) -> None:
@@ -311,6 +329,7 @@ class Ingestor:
         if builder.count:
             raw_archive.flush_to_disk()  # the raw files this batch refers to are on disk before it commits
         inserted = self.warehouse.write_batch(batch)
+        mark(f"ingest:batch-committed {self.summary.loaded + len(inserted)}")
         if inserted:
             values = batch.values
             filings = batch.filings
@@ -320,6 +339,7 @@ class Ingestor:
                 filings = filings.filter(pc.is_in(filings["filing_id"], value_set=keep))
             self.summary.lake_partitions += lake.write_partitions(self.settings.lake, values, filings)
             self.warehouse.clear_lake_pending(inserted)
+            mark(f"ingest:lake-written {self.summary.loaded + len(inserted)}")
             self.summary.loaded += len(inserted)
             self.summary.value_rows += values.num_rows
             self.summary.loaded_end_dates.update(filings["end_date"].to_pylist())
@@ -341,28 +361,3 @@ class Ingestor:
         lake.write_partitions(self.settings.lake, values_table, filings_table)
         self.warehouse.clear_lake_pending(ids)
         self.summary.recovered_filings = len(ids)
-
-
-def ingest(paths: list[str | Path], settings: Settings, progress: Progress | None = None,
-           wait: float = 60.0, on_message: Callable[[str], None] | None = None) -> IngestSummary:
-    """Ingest files and folders; see the module docstring. Raises only ``IngestError``."""
-    if not paths:
-        raise IngestError("give at least one file or folder to ingest")
-    for raw in paths:
-        if not Path(raw).exists():
-            raise IngestError(f"no such file or folder: {raw}")
-    try:
-        with exclusive_writer(settings.warehouse_url, wait, on_message):
-            warehouse = open_warehouse(settings.warehouse_url)
-            try:
-                return Ingestor(settings, warehouse, progress, on_message).run(paths)
-            finally:
-                warehouse.dispose()
-    except LockBusy as exc:
-        raise IngestError(str(exc)) from None
-    except WarehouseError as exc:
-        raise IngestError(str(exc)) from None
-    except DATABASE_ERRORS as exc:
-        raise IngestError(f"the warehouse failed during the run: {first_line(exc)}") from None
-    except OSError as exc:
-        raise IngestError(f"cannot write the lake or archive: {exc}") from None

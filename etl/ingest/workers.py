@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from etl.lake import raw as raw_archive
-from etl.processes import fork_pool
+from etl.processes import fork_pool, mark
 from etl.ingest.parser import ParsedFiling, RejectedFiling, parse_filing
 
 # Below this many files a pool costs more than it saves.
@@ -181,6 +181,7 @@ class Preparer:
                 yield [prepare(Path(p), self.lake, self.max_bytes, self.known) for p in chunk]
             return
         self._pool = self._start_pool()
+        mark("ingest:pool-started")
         chunksize = max(1, min(32, batch_size // (4 * self.workers)))
         from concurrent.futures.process import BrokenProcessPool
         pending = None

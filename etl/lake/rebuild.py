@@ -41,6 +41,7 @@ from etl.form.catalog import load_catalog
 from etl.ingest.run import Ingestor, Progress, append_statement_rows
 from etl.locks import LockBusy
 from etl.lake.raw import safe_file_name
+from etl.processes import mark
 from etl.settings import Settings, normalize_warehouse_url
 from etl.warehouse import (DATABASE_ERRORS, LoadBatch, Warehouse, WarehouseError, exclusive_job, first_line,
                            open_warehouse)
@@ -217,6 +218,7 @@ class Rebuilder:
         months = lake.months(lake_root)
         for done, (year, month) in enumerate(months, 1):
             self._load_month(year, month)
+            mark(f"rebuild:month-loaded {year}-{month:02d}")
             self.summary.months = done
             if self.progress is not None:
                 self.progress(done, len(months))
@@ -261,45 +263,76 @@ def rebuild(settings: Settings, replace: bool = False, progress: Progress | None
             on_message: Callable[[str], None] | None = None) -> RebuildSummary:
     """Rebuild the warehouse's load tables from the lake; see the module docstring. Raises only
     ``RebuildError``."""
+    try:
+        with exclusive_job(settings.warehouse_url, "rebuild", wait, on_message):
+            return rebuild_held(settings, replace, progress, on_message)
+    except LockBusy as exc:
+        raise RebuildError(str(exc)) from None
+
+
+def rebuild_held(settings: Settings, replace: bool = False, progress: Progress | None = None,
+                 on_message: Callable[[str], None] | None = None) -> RebuildSummary:
+    """``rebuild`` for a caller that already holds the warehouse's writer lock (the ingest repairing a
+    damaged warehouse before it loads). Raises only ``RebuildError``."""
     url = normalize_warehouse_url(settings.warehouse_url)
     lake_root = settings.lake
     if not any((lake_root / part).is_dir() for part in ("filings", "raw", "quarantine")):
         raise RebuildError(f"the lake {lake_root} holds no filings to rebuild from (set DAILYSEG_LAKE to "
                            "the lake the warehouse was loaded with)")
-    summary = RebuildSummary(run_id=new_run_id(),
-                             warehouse="", lake=str(lake_root))
+    summary = RebuildSummary(run_id=new_run_id(), warehouse="", lake=str(lake_root))
     try:
-        with exclusive_job(url, "rebuild", wait, on_message):
-            path = None
-            if url.startswith("duckdb"):
-                from etl.warehouse.duckdb_backend import database_path
-                path = database_path(url)
-            if path is not None:
-                summary.damage = read_back_error(path)
-                if summary.damage is not None:
-                    summary.kept = set_aside(path, "damaged")
-            warehouse = open_warehouse(url)
-            summary.warehouse = warehouse.describe()
-            try:
-                held = _filings_held(warehouse)
-                if held and _unfinished_rebuild(warehouse):
-                    held = 0  # finish it
-                if held and not (replace and path is not None):
-                    how = ("run `dailyseg rebuild --replace` to set this file aside and rebuild" if path is not None
-                           else "rebuild into a new, empty database")
-                    raise RebuildError(f"the warehouse {summary.warehouse} opens and already holds {held:,} filings; "
-                                       f"{how}")
-                if held:
-                    warehouse.dispose()
-                    summary.kept = set_aside(path, "replaced")
-                    warehouse = open_warehouse(url)
-                Rebuilder(settings, warehouse, summary, progress, on_message).run()
-            finally:
+        path = None
+        if url.startswith("duckdb"):
+            from etl.warehouse.duckdb_backend import database_path
+            path = database_path(url)
+        if path is not None:
+            summary.damage = read_back_error(path)
+            if summary.damage is not None:
+                summary.kept = set_aside(path, "damaged")
+        warehouse = open_warehouse(url)
+        summary.warehouse = warehouse.describe()
+        try:
+            held = _filings_held(warehouse)
+            if held and _unfinished_rebuild(warehouse):
+                held = 0  # finish it
+            if held and not (replace and path is not None):
+                how = ("run `dailyseg rebuild --replace` to set this file aside and rebuild" if path is not None
+                       else "rebuild into a new, empty database")
+                raise RebuildError(f"the warehouse {summary.warehouse} opens and already holds {held:,} filings; "
+                                   f"{how}")
+            if held:
                 warehouse.dispose()
-    except (LockBusy, WarehouseError) as exc:
+                summary.kept = set_aside(path, "replaced")
+                warehouse = open_warehouse(url)
+            Rebuilder(settings, warehouse, summary, progress, on_message).run()
+        finally:
+            warehouse.dispose()
+    except WarehouseError as exc:
         raise RebuildError(str(exc)) from None
     except DATABASE_ERRORS as exc:
         raise RebuildError(f"the warehouse failed during the rebuild: {first_line(exc)}") from None
     except OSError as exc:
         raise RebuildError(f"cannot read the lake or rename the warehouse file: {exc}") from None
     return summary
+
+
+def repair_if_damaged(settings: Settings, on_message: Callable[[str], None] | None = None) -> RebuildSummary | None:
+    """For a caller holding the writer lock: if the embedded warehouse file cannot be opened because it is
+    damaged (the DuckDB torn-checkpoint case in docs/reliability.md), set it aside and rebuild it from the
+    lake; return what the rebuild did, or None when the warehouse opens (or is not an embedded file).
+    Anything else that stops the warehouse from opening is left for the caller to report."""
+    from etl.warehouse.duckdb_backend import database_path, is_damage
+    url = normalize_warehouse_url(settings.warehouse_url)
+    path = database_path(url) if url.startswith("duckdb") else None
+    if path is None or not path.exists():
+        return None
+    try:
+        open_warehouse(url).dispose()
+        return None
+    except (WarehouseError, *DATABASE_ERRORS) as exc:
+        if not is_damage(str(exc)):
+            raise
+        if on_message:
+            on_message(f"the warehouse file {path} is damaged ({first_line(exc)}): setting it aside and rebuilding "
+                       "the warehouse from the lake before loading")
+    return rebuild_held(settings, on_message=on_message)

@@ -57,7 +57,7 @@ def run(home: str | None = None, firms: int = 20, days: int = 15, out=sys.stdout
     from etl.cli.printers import print_ingest_summary
     from etl.cli.progress import ProgressBar
     from etl.synthetic.files import generate_filings
-    from etl.ingest.run import ingest
+    from etl.ingest.job import ingest
     from etl.warehouse import open_warehouse
 
     settings = load_settings(home=home)

@@ -48,9 +48,14 @@ _DAMAGED = re.compile(r"Corrupt database file|Corrupt WAL file|remaining in Meta
                       r"Failure while replaying WAL", re.IGNORECASE)
 
 
+def is_damage(message: str) -> bool:
+    """Whether ``message`` is DuckDB saying it cannot read the warehouse file (or its WAL) back."""
+    return bool(_DAMAGED.search(message))
+
+
 def with_damage_hint(message: str) -> str:
     """``message``, plus what to do when it is DuckDB saying the warehouse file is damaged."""
-    if not _DAMAGED.search(message) or "dailyseg rebuild" in message:
+    if not is_damage(message) or "dailyseg rebuild" in message:
         return message
     return (f"{message} (the warehouse file is damaged: `dailyseg rebuild` rebuilds the warehouse from the lake "
             "and keeps the damaged file aside)")

@@ -32,7 +32,7 @@ from etl.alerts import notify_validation_run
 from etl.alerts.channels import email_message
 from etl.alerts.digest import _COLORS
 from etl.dq.validate import validate
-from etl.ingest.run import ingest
+from etl.ingest.job import ingest
 from etl.settings import load_settings
 from tests.dq import planted
 

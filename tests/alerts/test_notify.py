@@ -18,7 +18,7 @@ from etl.dq.validate import validate
 from etl.synthetic.files import generate_filings
 from etl.synthetic.firms import make_firms
 from etl.synthetic.values import recompute_totals
-from etl.ingest.run import ingest
+from etl.ingest.job import ingest
 from etl.settings import load_settings
 from etl.warehouse import open_warehouse
 from tests.alerts.receivers import SmtpReceiver, WebhookReceiver

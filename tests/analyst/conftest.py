@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from etl.synthetic.files import generate_filings
-from etl.ingest.run import ingest
+from etl.ingest.job import ingest
 from etl.settings import load_settings
 from tests.conftest import SAMPLE_PATH, new_pg_database
 

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 
 from etl.synthetic.files import generate_filings
-from etl.ingest.run import ingest
+from etl.ingest.job import ingest
 from etl.settings import load_settings
 from tests.conftest import REPO
 from tests.dags.test_daily_seg_load import AIRFLOW, airflow_db  # noqa: F401  (the session's metadata DB)

@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 
 from etl.dq.validate import validate
-from etl.ingest.run import ingest
+from etl.ingest.job import ingest
 from etl.settings import load_settings
 from etl.warehouse import open_warehouse
 from tests.conftest import new_pg_database

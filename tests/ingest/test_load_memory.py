@@ -10,7 +10,8 @@ import pyarrow.parquet as pq
 
 from etl.lake import partitions as lake
 from etl.warehouse.tables import LAKE_VALUES
-from etl.ingest.run import Ingestor, ingest
+from etl.ingest.run import Ingestor
+from etl.ingest.job import ingest
 from etl.warehouse import open_warehouse
 from etl.warehouse import duckdb_backend
 from etl.warehouse.duckdb_backend import LOAD_MEMORY_LIMIT_MB

@@ -12,7 +12,8 @@ import duckdb
 import pytest
 
 from etl.ingest import run as ingest_module
-from etl.ingest.run import IngestError, ingest
+from etl.ingest.run import IngestError
+from etl.ingest.job import ingest
 from etl.warehouse import open_warehouse
 from tests.ingest.filing_variants import statements, to_html
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from etl.synthetic.files import generate_filings
-from etl.ingest.run import ingest
+from etl.ingest.job import ingest
 from etl.lake.rebuild import RebuildError, read_back_error, rebuild
 from etl.settings import load_settings
 from etl.warehouse import open_warehouse

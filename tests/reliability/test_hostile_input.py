@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from etl.ingest.run import ingest
+from etl.ingest.job import ingest
 from etl.warehouse import open_warehouse
 from tests.ingest.filing_variants import to_html
 

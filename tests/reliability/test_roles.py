@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from etl.cli import main
 from etl.dq.validate import validate
 from etl.synthetic.files import generate_filings
-from etl.ingest.run import ingest
+from etl.ingest.job import ingest
 from tests.conftest import PG_ADMIN, new_pg_database
 
 pytestmark = pytest.mark.postgres
