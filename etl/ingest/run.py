@@ -327,7 +327,7 @@ class Ingestor:
         if not builder:
             return
         if builder.count:
-            raw_archive.flush_to_disk()  # the raw files this batch refers to are on disk before it commits
+            raw_archive.flush_to_disk(self.settings.lake)  # the raw files this batch refers to are on disk before it commits
         inserted = self.warehouse.write_batch(batch)
         mark(f"ingest:batch-committed {self.summary.loaded + len(inserted)}")
         if inserted:

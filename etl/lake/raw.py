@@ -19,7 +19,7 @@ import re
 import shutil
 from pathlib import Path
 
-from etl.lake.durable import atomic_write
+from etl.lake.durable import atomic_write, sync_filesystem
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _TMP_PID = re.compile(r"\.tmp-(\d+)-")
@@ -84,9 +84,10 @@ def sweep_abandoned(raw: Path) -> int:
     return removed
 
 
-def flush_to_disk() -> None:
-    """Make everything written so far durable (before the warehouse commit that refers to it)."""
-    os.sync()
+def flush_to_disk(lake: Path) -> None:
+    """Make the raw files written so far durable, with their folders, before the warehouse commit that
+    refers to them: the lake's filesystem only, not every disk of the machine."""
+    sync_filesystem(lake)
 
 
 def raw_path(lake: Path, sha256: str, suffix: str) -> Path:
