@@ -22,7 +22,7 @@ import pandas as pd
 
 from etl.analyst.trends import STATEMENTS, date_range, excess_history, flagged, resolve_firms
 from etl.analyst.formats import dollars, is_missing, percent
-from etl.processes import can_fork_workers, fork_pool
+from etl.processes import can_fork_workers, fork_pool, mark
 from etl.settings import Settings
 from etl.warehouse import exclusive_writer, open_warehouse
 
@@ -77,6 +77,7 @@ def _draw_all(history: pd.DataFrame, jobs: list[tuple[str, str, str]], workers: 
             try:
                 with fork_pool(workers) as pool:
                     futures = {pool.submit(_draw, chunks[i]): i for i in pending}
+                    mark("report:charts-started")
                     for future in as_completed(futures):
                         done += future.result()
                         pending.remove(futures[future])

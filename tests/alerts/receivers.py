@@ -45,7 +45,7 @@ class SmtpReceiver:
             def authenticate(server, session, envelope, mechanism, auth_data):
                 ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == self.user \
                     and auth_data.password.decode() == self.password
-                return AuthResult(success=ok)
+                return AuthResult(success=ok, handled=False)  # a refusal answers 535, as a real server does
             kwargs = {"authenticator": authenticate, "auth_require_tls": False}
         self._port = port or _free_port()
         self.controller = Controller(_MailHandler(self), hostname="127.0.0.1", port=self._port, **kwargs)
