@@ -6,3 +6,9 @@ alerts and the analyst layer. The Airflow DAGs in ``dags/`` and the ``dailyseg``
 """
 
 __version__ = "0.1.0"
+
+
+class UserError(Exception):
+    """A problem the person running dailyseg can act on (bad arguments, a busy or unreachable warehouse, a
+    misconfigured channel): the CLI prints its message as one line, with no traceback. Every such error of
+    the package derives from it, so the CLI needs to import none of the modules that raise them."""

@@ -18,12 +18,14 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+from etl import UserError
+
 
 #: File descriptors of the locks this process holds (closed in forked workers: ``release_inherited``).
 _held: set[int] = set()
 
 
-class LockBusy(RuntimeError):
+class LockBusy(UserError, RuntimeError):
     """Another process holds the lock; the message says which and what to do."""
 
 

@@ -18,17 +18,18 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 
+from etl import UserError
 from etl.clock import utc_now
 from etl.alerts.channels import Channel, Delivery, SlackWebhookChannel, SmtpChannel, deliver
 from etl.alerts.digest import Digest, Item, build_event_digest, build_failure_digest, build_validation_digest
 from etl.settings import Settings
-from etl.warehouse.values import or_none
+from etl.analyst.formats import or_none
 
 log = logging.getLogger(__name__)
 ROUTES = {"email": {"email"}, "slack": {"slack"}, "both": {"email", "slack"}, "none": set()}
 
 
-class AlertConfigError(ValueError):
+class AlertConfigError(UserError, ValueError):
     """An alert channel is configured wrongly (bad URL, no recipients)."""
 
 

@@ -1,14 +1,31 @@
 """Plain-text formatting of figures: dollars, percentages, missing values, aligned tables.
 
+``is_missing`` is the one test of "no value" for anything read back from a warehouse (None, NaN,
+pandas NA, NaT); the checks and the alerts use it too. The module imports nothing heavy: the CLI loads it
+for every command.
+
 Used wherever dailyseg prints figures for people (the terminal trend table, query results, the report,
 the CLI's summaries).
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
-from etl.warehouse.values import is_missing
+
+def is_missing(value) -> bool:
+    """None, NaN, pandas NA or NaT."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value) or str(value) in ("<NA>", "NaT")
+    except TypeError:  # pandas.NA refuses to be a boolean
+        return True
+
+
+def or_none(value: Any) -> Any:
+    """``value``, or None when it is missing (see ``is_missing``)."""
+    return None if is_missing(value) else value
 
 
 def dollars(value) -> str:

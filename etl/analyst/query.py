@@ -11,6 +11,7 @@ import csv
 import io
 import re
 
+from etl import UserError
 from etl.analyst.formats import is_missing, table
 from etl.settings import Settings
 from etl.warehouse import DATABASE_ERRORS, exclusive_writer, first_line, open_warehouse
@@ -18,7 +19,7 @@ from etl.warehouse import DATABASE_ERRORS, exclusive_writer, first_line, open_wa
 _COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
 
 
-class QueryError(RuntimeError):
+class QueryError(UserError, RuntimeError):
     """The query is not a single SELECT, or the database refused it."""
 
 

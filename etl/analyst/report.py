@@ -20,6 +20,7 @@ from typing import Callable
 
 import pandas as pd
 
+from etl import UserError
 from etl.analyst.trends import STATEMENTS, date_range, excess_history, flagged, resolve_firms
 from etl.analyst.formats import dollars, is_missing, percent
 from etl.processes import can_fork_workers, fork_pool, mark
@@ -29,7 +30,7 @@ from etl.warehouse import exclusive_writer, open_warehouse
 Progress = Callable[[int, int], None]
 
 
-class ReportError(RuntimeError):
+class ReportError(UserError, RuntimeError):
     """The report cannot be built (no data, unknown firm...); the message says why."""
 
 

@@ -11,6 +11,7 @@ from datetime import date
 
 import pandas as pd
 
+from etl import UserError
 from etl.analyst.formats import dollars, is_missing, percent, table
 from etl.form.catalog import STATEMENTS
 from etl.warehouse import Warehouse
@@ -20,7 +21,7 @@ TREND_COLUMNS = ("firm", "end_date", "statement", "requirement", "funds", "exces
                  "excess_min_20d")
 
 
-class UnknownFirm(LookupError):
+class UnknownFirm(UserError, LookupError):
     """No firm, or more than one, answers to the name given; the message says which exist."""
 
 

@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from etl import UserError
 from etl.cli.printers import print_alert_report, print_ingest_summary, print_validation_summary, short_path
 from etl.cli.progress import ProgressBar
 
@@ -17,7 +18,7 @@ EXIT_OK, EXIT_FAILED_CHECKS, EXIT_CANNOT_RUN = 0, 1, 2
 EXIT_STOPPED = 128 + 15  # as a shell reports a process ended by SIGTERM
 
 
-class UsageError(Exception):
+class UsageError(UserError):
     """A problem with the command's arguments or environment, reported in one line."""
 
 

@@ -16,11 +16,11 @@ import sys
 import traceback
 from datetime import date
 
-from etl import __version__
+from etl import UserError, __version__
 from etl.form.catalog import STATEMENTS
 from etl.processes import Stopped, stop_on_sigterm
 
-from etl.cli.commands import (EXIT_CANNOT_RUN, EXIT_OK, EXIT_STOPPED, UsageError, cmd_demo, cmd_generate, cmd_grant,
+from etl.cli.commands import (EXIT_CANNOT_RUN, EXIT_OK, EXIT_STOPPED, cmd_demo, cmd_generate, cmd_grant,
                               cmd_ingest, cmd_rebuild, cmd_report, cmd_rules, cmd_sql, cmd_trends, cmd_validate)
 
 
@@ -183,18 +183,6 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_CANNOT_RUN
-    from etl.alerts import AlertConfigError
-    from etl.dq.validate import ValidationError
-    from etl.ingest.run import IngestError
-    from etl.locks import LockBusy
-    from etl.warehouse import WarehouseError
-    from etl.analyst.report import ReportError
-    from etl.analyst.query import QueryError
-    from etl.analyst.trends import UnknownFirm
-    from etl.ingest.workers import WorkerLost
-    from etl.lake.rebuild import RebuildError
-    except_types = (UsageError, IngestError, ValidationError, WarehouseError, LockBusy, AlertConfigError, ReportError,
-                    UnknownFirm, QueryError, WorkerLost, RebuildError)
     stop_on_sigterm()
     try:
         return args.func(args)
@@ -202,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dailyseg {args.command}: stopped by {stop}; what was committed is kept and nothing is half-written: "
               "run the same command again to finish", file=sys.stderr)
         return EXIT_STOPPED
-    except except_types as exc:
+    except UserError as exc:
         from etl.warehouse.duckdb_backend import with_damage_hint
         print(f"dailyseg {args.command}: {with_damage_hint(str(exc))}", file=sys.stderr)
         return EXIT_CANNOT_RUN

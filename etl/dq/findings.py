@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable
 
-from etl.warehouse.values import is_missing
+from etl.analyst.formats import is_missing
 from etl.form.catalog import load_catalog
 from etl.dq.compile import code_column
 from etl.form.rules import Rule, load_rules

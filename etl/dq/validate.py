@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from etl import UserError
 from etl.clock import new_run_id, utc_now
 from etl.dq import frames
 from etl.dq.data_docs import make_offline
@@ -30,7 +31,7 @@ from etl.locks import LockBusy
 from etl.warehouse import DATABASE_ERRORS, Warehouse, WarehouseError, exclusive_job, first_line, open_warehouse
 
 
-class ValidationError(RuntimeError):
+class ValidationError(UserError, RuntimeError):
     """Validation could not run (no warehouse, GX failure); one line for the user."""
 
 

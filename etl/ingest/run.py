@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from etl import UserError
 from etl.clock import new_run_id, utc_now
 from etl.lake import partitions as lake
 from etl.lake import raw as raw_archive
@@ -36,7 +37,7 @@ Progress = Callable[[int, int], None]
 
 
 
-class IngestError(RuntimeError):
+class IngestError(UserError, RuntimeError):
     """The run could not proceed (bad arguments, warehouse or lake unusable); one line for the user."""
 
 

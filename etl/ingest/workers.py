@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from etl import UserError
 from etl.lake import raw as raw_archive
 from etl.processes import fork_pool, mark
 from etl.ingest.parser import ParsedFiling, RejectedFiling, parse_filing
@@ -115,7 +116,7 @@ def _chunks(items: list, size: int) -> Iterator[list]:
         yield items[start:start + size]
 
 
-class WorkerLost(RuntimeError):
+class WorkerLost(UserError, RuntimeError):
     """A worker process died mid-run; the message says what to do."""
 
 

@@ -35,6 +35,7 @@ from typing import Callable, NamedTuple
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from etl import UserError
 from etl.clock import file_stamp, new_run_id, utc_now
 from etl.lake import partitions as lake
 from etl.form.catalog import load_catalog
@@ -53,7 +54,7 @@ SOURCES = "rebuild from the lake"
 LOAD_TABLES = ("filings", "filing_statements", "seg_values", "rejected_filings")
 
 
-class RebuildError(RuntimeError):
+class RebuildError(UserError, RuntimeError):
     """The rebuild could not proceed; one line for the user."""
 
 

@@ -15,13 +15,14 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from etl import UserError
 from etl.warehouse import schema
 from etl.warehouse.seeds import load_seeds, refresh_statement_figures
 
 if TYPE_CHECKING:
     import pandas as pd
 
-class WarehouseError(RuntimeError):
+class WarehouseError(UserError, RuntimeError):
     """The warehouse cannot be reached or used; the message is meant for the person at the terminal."""
 
 
