@@ -1,13 +1,13 @@
 """The ingest run: files and folders of filings into the raw archive, the warehouse and the Parquet lake.
 
-An ``Ingestor`` (started by ``etl.ingest.job.ingest``, which holds the warehouse's lock) finds every file under the paths, skips bytes already loaded (whatever
-their name), parses the rest, sets rejected files aside in the quarantine with their reason, and writes
-accepted filings in batches: each batch lands in the warehouse in one transaction (with a marker that
-its lake partitions are due), then its month partitions are rewritten in the lake and the marker is
-cleared. A crash anywhere leaves either nothing of a batch or a marker the next run finishes, so a
-re-run always ends where a clean run would. Nothing a user can feed it raises out of ``ingest``: a bad
-file is a rejection, and only an unusable warehouse or lake stops the run (``IngestError``).
-"""
+An ``Ingestor`` (started by ``etl.ingest.job.ingest``, which holds the warehouse's lock) finds every
+file under the paths, skips bytes already loaded (whatever their name), parses the rest, sets rejected
+files aside in the quarantine with their reason, and writes accepted filings in batches: each batch
+lands in the warehouse in one transaction, with a marker that its lake partitions are due. Its month
+partitions are rewritten in the lake once the month is done (``etl.lake.partitions.MonthBuffer``), and
+then the marker is cleared. A crash anywhere leaves either nothing of a batch or markers the next run
+finishes, so a re-run always ends where a clean run would. Nothing a user can feed it raises out of a
+run: a bad file is a rejection, and only an unusable warehouse or lake stops it (``IngestError``)."""
 
 from __future__ import annotations
 
@@ -225,6 +225,7 @@ class Ingestor:
         self.on_message = on_message or (lambda message: None)
         self.run_id = new_run_id()
         self.summary = IngestSummary(run_id=self.run_id, warehouse=warehouse.describe(), lake=str(settings.lake))
+        self.lake_buffer = lake.MonthBuffer(settings.lake)
 
     # -- the run ---------------------------------------------------------------------------------------
     def run(self, paths: list[str | Path]) -> IngestSummary:
@@ -268,6 +269,7 @@ class Ingestor:
                     self.progress(done, len(files))
         if builder:
             self._flush(builder)
+        self._published(*self.lake_buffer.flush())
         self.summary.seconds = time.perf_counter() - started
         self._record_end("completed")
 
@@ -338,13 +340,18 @@ class Ingestor:
                 keep = pa.array(sorted(inserted))
                 values = values.filter(pc.is_in(values["filing_id"], value_set=keep))
                 filings = filings.filter(pc.is_in(filings["filing_id"], value_set=keep))
-            self.summary.lake_partitions += lake.write_partitions(self.settings.lake, values, filings)
-            self.warehouse.clear_lake_pending(inserted)
-            mark(f"ingest:lake-written {self.summary.loaded + len(inserted)}")
+            self._published(*self.lake_buffer.add(values, filings))
             self.summary.loaded += len(inserted)
             self.summary.value_rows += values.num_rows
             self.summary.loaded_end_dates.update(filings["end_date"].to_pylist())
         self.summary.duplicates += builder.count - len(inserted)
+
+    def _published(self, filing_ids: list[str], partitions: int) -> None:
+        """These filings are in the lake now: their warehouse markers can go."""
+        if filing_ids:
+            self.warehouse.clear_lake_pending(filing_ids)
+            self.summary.lake_partitions += partitions
+            mark(f"ingest:lake-written {len(filing_ids)}")
 
     def _finish_pending_lake_writes(self) -> None:
         """Write the lake partitions of filings a crashed run committed but did not publish."""

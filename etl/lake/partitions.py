@@ -81,11 +81,8 @@ def write_partitions(lake: Path, values: pa.Table, filings: pa.Table) -> int:
     values = values.select(LAKE_VALUES.names).cast(LAKE_VALUES)
     months = {}
     for table_name, table in (("seg_values", values), ("filings", filings)):
-        years = pc.year(table["end_date"])
-        month = pc.month(table["end_date"])
-        key = pc.add(pc.multiply(years, 100), month)
-        for ym in pc.unique(key).to_pylist():
-            months.setdefault(ym, {})[table_name] = table.filter(pc.equal(key, ym))
+        for ym, rows in _by_month(table).items():
+            months.setdefault(ym, {})[table_name] = rows
     with _locked(lake):
         for ym, parts in sorted(months.items()):
             year, month = divmod(ym, 100)
@@ -94,6 +91,56 @@ def write_partitions(lake: Path, values: pa.Table, filings: pa.Table) -> int:
                      parts.get("seg_values", values.schema.empty_table()), ids, _SORT)
             _rewrite(_partition_dir(lake, "filings", year, month) / "part-0.parquet", parts["filings"], ids, _SORT)
     return len(months)
+
+
+def _by_month(table: pa.Table) -> dict[int, pa.Table]:
+    """``table``'s rows by End Date month, keyed ``yyyymm``."""
+    key = pc.add(pc.multiply(pc.year(table["end_date"]), 100), pc.month(table["end_date"]))
+    return {ym: table.filter(pc.equal(key, ym)) for ym in pc.unique(key).to_pylist()}
+
+
+class MonthBuffer:
+    """The lake rows of committed batches, held by month so that each month's partitions are rewritten
+    once per run rather than once per batch.
+
+    A month is written as soon as a batch arrives that has none of its filings (files come in date
+    order in a backfill: that month is done), when the buffer holds more than ``max_rows`` values, and
+    at the end of the run. Until then its filings stay in the warehouse's ``lake_pending``, so a crash
+    in between loses nothing: the next run writes them from the warehouse.
+    """
+
+    def __init__(self, lake: Path, max_rows: int = 400_000):
+        self.lake = lake
+        self.max_rows = max_rows
+        self._values: dict[int, list[pa.Table]] = {}
+        self._filings: dict[int, list[pa.Table]] = {}
+        self._rows = 0
+
+    def add(self, values: pa.Table, filings: pa.Table) -> tuple[list[str], int]:
+        """Hold a committed batch's rows; write the months that are done. Returns (the filing ids now
+        in the lake, the partitions rewritten)."""
+        arriving = _by_month(filings)
+        for ym, rows in arriving.items():
+            self._filings.setdefault(ym, []).append(rows)
+        for ym, rows in _by_month(values).items():
+            self._values.setdefault(ym, []).append(rows)
+        self._rows += values.num_rows
+        done = list(self._filings) if self._rows > self.max_rows else [m for m in self._filings if m not in arriving]
+        return self._write(done)
+
+    def flush(self) -> tuple[list[str], int]:
+        """Write every month still held."""
+        return self._write(list(self._filings))
+
+    def _write(self, months: list[int]) -> tuple[list[str], int]:
+        if not months:
+            return [], 0
+        filings = pa.concat_tables([t for m in months for t in self._filings.pop(m)])
+        parts = [t for m in months for t in self._values.pop(m, [])]
+        values = pa.concat_tables(parts) if parts else LAKE_VALUES.empty_table()
+        self._rows -= values.num_rows
+        written = write_partitions(self.lake, values, filings)
+        return filings["filing_id"].to_pylist(), written
 
 
 def months(lake: Path) -> list[tuple[int, int]]:

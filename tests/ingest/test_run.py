@@ -264,3 +264,21 @@ def test_many_files_load_in_worker_processes_in_batches(any_settings, tmp_path):
         "SELECT count(*) FROM filing_statements WHERE status = 'AMENDED'")
     wh.dispose()
     assert len(lake_rows(any_settings)) == summary.value_rows
+
+
+def test_a_backfill_rewrites_each_month_of_the_lake_once(settings, tmp_path):
+    """Filings in date order, in many batches: each month's partitions are written when the month is done,
+    not once per batch, and every value reaches the lake with nothing left pending."""
+    from etl.synthetic.files import generate_filings
+    landing = tmp_path / "months"
+    generated = generate_filings(landing, firms=3, start=date(2016, 1, 20), end=date(2016, 3, 10), seed=4,
+                                 amend_rate=0)
+    summary = ingest([landing], settings.with_overrides(batch_size=20))
+    assert summary.loaded == generated.files > 100  # more than five batches
+    assert summary.lake_partitions == 3  # January, February, March: each once
+    assert len(lake_rows(settings)) == summary.value_rows
+    wh = open_warehouse(settings.warehouse_url)
+    try:
+        assert wh.scalar("SELECT count(*) FROM lake_pending") == 0
+    finally:
+        wh.dispose()
