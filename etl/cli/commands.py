@@ -33,7 +33,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     bar = None if args.quiet else ProgressBar("ingest")
     summary = ingest(args.paths, settings, progress=bar, wait=args.wait,
-                     on_message=lambda m: print(m, file=sys.stderr))
+                     on_message=lambda m: print(m, file=sys.stderr), rescan=args.rescan)
     if bar:
         bar.close()
     print_ingest_summary(summary, quarantine=settings.quarantine)

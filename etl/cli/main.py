@@ -61,9 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="load filing files or folders into the warehouse and lake",
                        description="Load Daily Seg filings (text or HTML) from files or folders (recursive). "
                                    "Bad files are set aside in the quarantine with their reason and the rest "
-                                   "loads; files already loaded (same bytes) are skipped. Exit 0 when the run "
-                                   "completed, even with rejected files; 2 when it could not run.")
+                                   "loads; files already loaded (same bytes) are skipped, and files read by an "
+                                   "earlier run whose size and modification time have not changed are not read "
+                                   "again. Exit 0 when the run completed, even with rejected files; 2 when it "
+                                   "could not run.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="filing files or folders")
+    p.add_argument("--rescan", action="store_true",
+                   help="read every file again, changed or not (e.g. after raising DAILYSEG_MAX_FILE_MB)")
     _add_location_flags(p)
     p.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
                    help="how long to wait for another run holding the embedded warehouse (default 60)")

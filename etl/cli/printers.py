@@ -15,7 +15,8 @@ def print_ingest_summary(summary, out=sys.stdout, quarantine: Path | None = None
     new_rejections = [r for r in summary.rejected if not r.already_known]
     lines = [
         f"Ingest run {summary.run_id} into {summary.warehouse}",
-        f"  files seen   {summary.files_seen:>9,}",
+        f"  files seen   {summary.files_seen:>9,}"
+        + (f"   ({summary.unchanged:,} unchanged since they were read: not read again)" if summary.unchanged else ""),
         f"  loaded       {summary.loaded:>9,}   ({summary.value_rows:,} values)",
         f"  duplicates   {summary.duplicates:>9,}   (same bytes already loaded; nothing written)",
         f"  rejected     {summary.rejected_count:>9,}"

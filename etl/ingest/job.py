@@ -20,8 +20,9 @@ from etl.warehouse import DATABASE_ERRORS, WarehouseError, exclusive_writer, fir
 
 
 def ingest(paths: list[str | Path], settings: Settings, progress: Progress | None = None,
-           wait: float = 60.0, on_message: Callable[[str], None] | None = None) -> IngestSummary:
-    """Ingest files and folders (see ``etl.ingest.run``). Raises only ``IngestError``."""
+           wait: float = 60.0, on_message: Callable[[str], None] | None = None, rescan: bool = False) -> IngestSummary:
+    """Ingest the files under ``paths`` that are new or changed since they were last read, or all of them
+    with ``rescan`` (see ``etl.ingest.run``). Raises only ``IngestError``."""
     if not paths:
         raise IngestError("give at least one file or folder to ingest")
     for raw in paths:
@@ -32,7 +33,7 @@ def ingest(paths: list[str | Path], settings: Settings, progress: Progress | Non
             repair = repair_if_damaged(settings, on_message)
             warehouse = open_warehouse(settings.warehouse_url)
             try:
-                summary = Ingestor(settings, warehouse, progress, on_message).run(paths)
+                summary = Ingestor(settings, warehouse, progress, on_message).run(paths, rescan=rescan)
             finally:
                 warehouse.dispose()
             summary.repair = repair

@@ -31,7 +31,8 @@ from etl.ingest.workers import Prepared, Preparer
 from etl.processes import Stopped, mark
 from etl.settings import Settings
 from etl.warehouse import LoadBatch, Warehouse
-from etl.warehouse.tables import FIGURE_COLUMNS, FILING_STATEMENTS, FILINGS, LAKE_VALUES, REJECTED_FILINGS
+from etl.warehouse.tables import (FIGURE_COLUMNS, FILING_STATEMENTS, FILINGS, LAKE_VALUES, LANDED_FILES,
+                                  REJECTED_FILINGS)
 
 Progress = Callable[[int, int], None]
 
@@ -67,6 +68,7 @@ class IngestSummary:
     lake_partitions: int = 0
     recovered_filings: int = 0
     loaded_end_dates: set = field(default_factory=set)
+    unchanged: int = 0  # files the manifest shows were read before and have not changed since
     repair: Any = None  # what the rebuild of a damaged warehouse did before this run (etl.lake.rebuild)
 
     @property
@@ -75,38 +77,53 @@ class IngestSummary:
 
 
 
-def discover(paths: Iterable[str | Path]) -> tuple[list[str], list[tuple[Path, str]]]:
-    """Regular files under ``paths`` (recursively, sorted, hidden entries skipped).
+def discover(paths: Iterable[str | Path]) -> tuple[pa.Table, list[tuple[Path, str]]]:
+    """Regular files under ``paths`` (recursively, sorted, hidden entries skipped), as a table of
+    ``path`` (absolute), ``size_bytes`` and ``mtime_ns``.
 
-    Returns (files, refused) where ``refused`` lists symlinks pointing outside their folder, which are
-    not followed. Files are plain strings: a backfill finds hundreds of thousands, and as ``Path``
-    objects they would take about 350 bytes each in the loader for the whole run (and be copied into
-    every worker), instead of about 100.
+    Returns (found, refused) where ``refused`` lists symlinks pointing outside their folder, which are
+    not followed. The paths are kept in Arrow, not as Python objects: a backfill finds hundreds of
+    thousands, and as ``Path`` objects they would take about 350 bytes each in the loader for the whole
+    run (and be copied into every worker).
     """
-    files: list[str] = []
+    found: dict[str, tuple[int, int]] = {}
     refused: list[tuple[Path, str]] = []
+
+    def add(path: str, st: os.stat_result) -> None:
+        found.setdefault(os.path.abspath(path), (st.st_size, st.st_mtime_ns))
+
+    def walk(folder: str, base: Path) -> None:
+        with os.scandir(folder) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_symlink():
+                    if not Path(entry.path).resolve().is_relative_to(base):
+                        refused.append((Path(entry.path), "a symbolic link to a file outside the folder being "
+                                                          "ingested; not followed"))
+                        continue
+                    if entry.is_file():
+                        add(entry.path, entry.stat())
+                elif entry.is_dir(follow_symlinks=False):
+                    walk(entry.path, base)
+                elif entry.is_file(follow_symlinks=False):
+                    add(entry.path, entry.stat(follow_symlinks=False))
+
     for raw in paths:
         root = Path(raw)
         if not root.exists() and not root.is_symlink():
             raise IngestError(f"no such file or folder: {root}")
         if root.is_file():
-            files.append(str(root))
-            continue
-        base = root.resolve()
-        for folder, dirs, names in os.walk(root, followlinks=False):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(names):
-                if name.startswith("."):
-                    continue
-                path = os.path.join(folder, name)
-                if os.path.islink(path):
-                    if not Path(path).resolve().is_relative_to(base):
-                        refused.append((Path(path), "a symbolic link to a file outside the folder being "
-                                                    "ingested; not followed"))
-                        continue
-                if os.path.isfile(path):
-                    files.append(path)
-    return files, refused
+            add(str(root), root.stat())
+        else:
+            walk(str(root), root.resolve())
+    sizes = [v[0] for v in found.values()]
+    times = [v[1] for v in found.values()]
+    return pa.table({"path": list(found), "size_bytes": sizes, "mtime_ns": times}, schema=FOUND), refused
+
+
+#: What discovery finds of each file: enough to tell, from the manifest, whether it changed since it was read.
+FOUND = pa.schema([("path", pa.string()), ("size_bytes", pa.int64()), ("mtime_ns", pa.int64())])
 
 
 def statement_figures(values) -> dict[str, dict[str, int | None]]:
@@ -163,6 +180,7 @@ class _BatchBuilder:
         self.statements: dict[str, list] = {name: [] for name in FILING_STATEMENTS.names}
         self.values: dict[str, list] = {name: [] for name in LAKE_VALUES.names}
         self.rejected: dict[str, list] = {name: [] for name in REJECTED_FILINGS.names}
+        self.landed: dict[str, list] = {name: [] for name in LANDED_FILES.names}
         self.count = 0
 
     def add_filing(self, parsed: ParsedFiling, sha: str, source: str, raw_path: str, size: int, now) -> None:
@@ -196,6 +214,15 @@ class _BatchBuilder:
             v["label"].extend(labels)
         self.count += 1
 
+    def add_landed(self, prepared: Prepared, now) -> None:
+        """The manifest row of a file this run read whole (not one it could not read: that one is tried
+        again next time)."""
+        if prepared.sha is None or prepared.mtime_ns is None:
+            return
+        for key, value in (("path", str(prepared.path.absolute())), ("size_bytes", prepared.size),
+                           ("mtime_ns", prepared.mtime_ns), ("sha256", prepared.sha), ("read_at", now)):
+            self.landed[key].append(value)
+
     def add_rejection(self, row: dict) -> None:
         for key in REJECTED_FILINGS.names:
             self.rejected[key].append(row.get(key))
@@ -207,10 +234,11 @@ class _BatchBuilder:
             statements=pa.table(self.statements, schema=FILING_STATEMENTS),
             values=pa.table(self.values, schema=LAKE_VALUES),
             rejected=pa.table(self.rejected, schema=REJECTED_FILINGS),
+            landed=pa.table(self.landed, schema=LANDED_FILES),
         )
 
     def __bool__(self) -> bool:
-        return self.count > 0 or bool(self.rejected["source_path"])
+        return self.count > 0 or bool(self.rejected["source_path"]) or bool(self.landed["path"])
 
 
 class Ingestor:
@@ -228,39 +256,51 @@ class Ingestor:
         self.lake_buffer = lake.MonthBuffer(settings.lake)
 
     # -- the run ---------------------------------------------------------------------------------------
-    def run(self, paths: list[str | Path]) -> IngestSummary:
+    def run(self, paths: list[str | Path], rescan: bool = False) -> IngestSummary:
+        """Load the files under ``paths`` that are new or changed since they were last read (all of them
+        with ``rescan``)."""
         started = time.perf_counter()
-        files, refused = discover(paths)
-        self.summary.files_seen = len(files) + len(refused)
+        found, refused = discover(paths)
+        self.summary.files_seen = found.num_rows + len(refused)
         self.warehouse.start_run(self.run_id, utc_now(), " ".join(str(p) for p in paths)[:2000])
         mark("ingest:started")
         try:
-            self._run(files, refused, started)
+            self._run(found, refused, started, rescan)
         except BaseException as exc:  # recorded for the operator (best effort), then on its way up
             self._record_end("stopped" if isinstance(exc, (Stopped, KeyboardInterrupt)) else "failed")
             raise
         mark("ingest:finished")
         return self.summary
 
-    def _run(self, files: list[str], refused: list, started: float) -> None:
+    def _run(self, found: pa.Table, refused: list, started: float, rescan: bool) -> None:
         self._finish_pending_lake_writes()
-        loaded_hashes = self.warehouse.loaded_hashes()
-        if not loaded_hashes and lake.months(self.settings.lake):  # e.g. a damaged warehouse file deleted
+        if not self.warehouse.holds_filings() and lake.months(self.settings.lake):  # a damaged file deleted?
             self.on_message("this warehouse holds no filings but its lake does: `dailyseg rebuild` loads them "
                             "all from the lake; this run loads only the files it was given")
-        rejected_keys = self.warehouse.rejected_keys()
+        unchanged = set() if rescan else self.warehouse.unchanged_files(found)
+        files = [path for path in found["path"].to_pylist() if path not in unchanged]
+        del found
+        self.summary.unchanged = len(unchanged)
         builder = _BatchBuilder(self.run_id)
+        refused_held = self.warehouse.rejections_held([], [str(path.absolute()) for path, _ in refused])
         for path, why in refused:
-            self._reject(builder, Prepared(path, reason_code="symlink_outside", reason=why), rejected_keys)
+            self._reject(builder, Prepared(path, reason_code="symlink_outside", reason=why), refused_held)
         done = 0
         self.warehouse.dispose()  # no open database connection (or its threads) while workers fork
         self.warehouse.limit_memory()  # DuckDB: cap its block cache
-        preparer = Preparer(self.settings.lake, self.settings.max_file_bytes, loaded_hashes, self.workers)
+        preparer = Preparer(self.settings.lake, self.settings.max_file_bytes, self.workers)
+        loaded_now: set[str] = set()  # hashes this run loaded: the same bytes twice in one run load once
         with raw_archive.RawWriting(self.settings.lake), preparer:
             for prepared_batch in preparer.batches(files, self.settings.batch_size):
                 mark(f"ingest:batch-parsed {done + len(prepared_batch)}")
+                held = self.warehouse.hashes_held(p.sha for p in prepared_batch if p.parsed is not None)
+                rejections = self.warehouse.rejections_held(
+                    (p.sha for p in prepared_batch if p.rejected and p.sha),
+                    (str(p.path.absolute()) for p in prepared_batch if p.rejected and not p.sha))
+                now = utc_now()
                 for prepared in prepared_batch:
-                    self._take(prepared, builder, loaded_hashes, rejected_keys)
+                    self._take(prepared, builder, held | loaded_now, rejections, loaded_now)
+                    builder.add_landed(prepared, now)
                 done += len(prepared_batch)
                 self._flush(builder)
                 builder = _BatchBuilder(self.run_id)
@@ -285,9 +325,9 @@ class Ingestor:
                 raise
             # the warehouse may be what failed; the run's row then says 'running', and the error says why
 
-    def _take(self, prepared: Prepared, builder: _BatchBuilder, loaded_hashes: set[str],
-              rejected_keys: set) -> None:
-        if prepared.duplicate or (prepared.parsed is not None and prepared.sha in loaded_hashes):
+    def _take(self, prepared: Prepared, builder: _BatchBuilder, held: set[str], rejected_keys: set,
+              loaded_now: set[str]) -> None:
+        if prepared.parsed is not None and prepared.sha in held:
             self.summary.duplicates += 1  # loaded before, or earlier in this run under another name
             return
         if prepared.rejected:
@@ -296,7 +336,7 @@ class Ingestor:
         parsed = prepared.parsed
         builder.add_filing(parsed, prepared.sha, str(prepared.path.absolute()), prepared.raw_path, prepared.size,
                            utc_now())
-        loaded_hashes.add(prepared.sha)
+        loaded_now.add(prepared.sha)
         self.summary.unknown_codes.update(parsed.unknown_codes)
         self.summary.filings_with_notes += bool(parsed.notes)
 

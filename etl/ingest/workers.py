@@ -1,7 +1,7 @@
 """The per-file work of an ingest: read, hash, parse and archive one file, in worker processes.
 
-``prepare(path)`` turns a path into a ``Prepared`` record: the file's hash, whether its bytes are
-already loaded, its parsed filing (archived in the raw zone) or the reason it is rejected. It never
+``prepare(path)`` turns a path into a ``Prepared`` record: the file's hash, size and modification
+time, its parsed filing (archived in the raw zone) or the reason it is rejected. It never
 raises for anything a file can contain. ``Preparer`` runs it over a list of paths on every core, in
 order, a batch at a time (so memory stays flat however many files there are), with the next batch
 already parsing while the caller writes the previous one.
@@ -17,7 +17,7 @@ import os
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterator
 
 from etl import UserError
 from etl.lake import raw as raw_archive
@@ -33,7 +33,7 @@ class Prepared:
     path: Path
     sha: str | None = None
     size: int | None = None
-    duplicate: bool = False
+    mtime_ns: int | None = None  # the file's modification time when it was read (for the manifest)
     parsed: ParsedFiling | None = None
     raw_path: str | None = None
     reason_code: str | None = None  # set when rejected
@@ -47,15 +47,17 @@ class Prepared:
         return self.reason_code is not None
 
 
-def read_capped(path: Path, max_bytes: int) -> bytes:
-    """The file's bytes, or only ``max_bytes + 1`` of them when it is larger (it is rejected then).
+def read_capped(path: Path, max_bytes: int) -> tuple[bytes, int]:
+    """The file's bytes, or only ``max_bytes + 1`` of them when it is larger (it is rejected then), and
+    its modification time as it was opened.
 
     The buffer is sized from the file's own size, not from the cap, so reading thousands of small
     files does not allocate megabytes each time.
     """
     with open(path, "rb", buffering=0) as handle:
-        size = os.fstat(handle.fileno()).st_size
-        return handle.read(min(size, max_bytes) + 1) if size else handle.read(max_bytes + 1)
+        st = os.fstat(handle.fileno())
+        data = handle.read(min(st.st_size, max_bytes) + 1) if st.st_size else handle.read(max_bytes + 1)
+        return data, st.st_mtime_ns
 
 
 def hash_file(path: Path) -> tuple[str, int]:
@@ -68,10 +70,11 @@ def hash_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def prepare(path: Path, lake: Path, max_bytes: int, known: frozenset[str] | set[str]) -> Prepared:
-    """Everything about one file that does not need the warehouse."""
+def prepare(path: Path, lake: Path, max_bytes: int) -> Prepared:
+    """Everything about one file that does not need the warehouse (whether its bytes are loaded already
+    is the loader's question, asked a batch at a time)."""
     try:
-        data = read_capped(path, max_bytes)
+        data, mtime = read_capped(path, max_bytes)
     except OSError as exc:
         return Prepared(path, reason_code="unreadable", reason=f"cannot read the file: {exc.strerror or exc}")
     if len(data) > max_bytes:
@@ -79,32 +82,31 @@ def prepare(path: Path, lake: Path, max_bytes: int, known: frozenset[str] | set[
             sha, size = hash_file(path)
         except OSError as exc:
             return Prepared(path, reason_code="unreadable", reason=f"cannot read the file: {exc.strerror or exc}")
-        return Prepared(path, sha=sha, size=size, reason_code="too_large",
+        return Prepared(path, sha=sha, size=size, mtime_ns=mtime, reason_code="too_large",
                         reason=f"the file is {size:,} bytes, over the {max_bytes:,}-byte limit (DAILYSEG_MAX_FILE_MB)")
     sha = hashlib.sha256(data).hexdigest()
-    if sha in known:
-        return Prepared(path, sha=sha, size=len(data), duplicate=True)
     try:
         parsed = parse_filing(data, str(path), max_bytes=max_bytes)
     except RejectedFiling as rejection:
-        return Prepared(path, sha=sha, size=len(data), reason_code=rejection.reason, reason=rejection.message,
+        return Prepared(path, sha=sha, size=len(data), mtime_ns=mtime, reason_code=rejection.reason,
+                        reason=rejection.message,
                         line_no=rejection.line_no, data=data)
     except Exception as exc:  # a parser defect must not stop the run or lose the file
-        return Prepared(path, sha=sha, size=len(data), reason_code="parser_error",
+        return Prepared(path, sha=sha, size=len(data), mtime_ns=mtime, reason_code="parser_error",
                         reason=f"the parser failed on this file ({type(exc).__name__}: {exc}); "
                                "it is kept in the quarantine for a fix",
                         data=data, detail=traceback.format_exc(limit=8))
     raw = raw_archive.archive_raw(lake, sha, data, path.suffix)
-    return Prepared(path, sha=sha, size=len(data), parsed=parsed, raw_path=str(raw))
+    return Prepared(path, sha=sha, size=len(data), mtime_ns=mtime, parsed=parsed, raw_path=str(raw))
 
 
 # -- running it on every core -----------------------------------------------------------------------------
 _worker_args: tuple = ()
 
 
-def _init_worker(lake: Path, max_bytes: int, known: frozenset[str]) -> None:
+def _init_worker(lake: Path, max_bytes: int) -> None:
     global _worker_args
-    _worker_args = (lake, max_bytes, known)
+    _worker_args = (lake, max_bytes)
 
 
 def _prepare_many_in_worker(paths: list) -> list[Prepared]:
@@ -123,10 +125,9 @@ class WorkerLost(UserError, RuntimeError):
 class Preparer:
     """Prepare many files in order, in worker processes when there are enough of them."""
 
-    def __init__(self, lake: Path, max_bytes: int, known: Iterable[str], workers: int | None = None):
+    def __init__(self, lake: Path, max_bytes: int, workers: int | None = None):
         self.lake = lake
         self.max_bytes = max_bytes
-        self.known = frozenset(known)
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self._pool = None
 
@@ -173,13 +174,13 @@ class Preparer:
         # An executor rather than multiprocessing.Pool: if a worker dies (killed, out of memory), the run
         # stops with an error instead of waiting forever for the lost files; a re-run resumes. Workers only
         # parse and write files; they never touch the parent's database connections or threads.
-        return fork_pool(self.workers, initializer=_init_worker, initargs=(self.lake, self.max_bytes, self.known))
+        return fork_pool(self.workers, initializer=_init_worker, initargs=(self.lake, self.max_bytes))
 
     def batches(self, paths: list[str] | list[Path], batch_size: int) -> Iterator[list[Prepared]]:
         """Prepared files, ``batch_size`` at a time and in the order given (paths as ``str`` or ``Path``)."""
         if self.workers <= 1 or len(paths) < PARALLEL_THRESHOLD:
             for chunk in _chunks(paths, batch_size):
-                yield [prepare(Path(p), self.lake, self.max_bytes, self.known) for p in chunk]
+                yield [prepare(Path(p), self.lake, self.max_bytes) for p in chunk]
             return
         self._pool = self._start_pool()
         mark("ingest:pool-started")

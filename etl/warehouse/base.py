@@ -35,6 +35,7 @@ class LoadBatch:
     statements: pa.Table
     values: pa.Table
     rejected: pa.Table
+    landed: pa.Table | None = None  # manifest rows of the batch's files (``LANDED_FILES``), if any
 
     @property
     def filing_ids(self) -> list[str]:
@@ -177,9 +178,54 @@ class Warehouse:
         with self.connect() as conn:
             return {row[0] for row in conn.exec_driver_sql("SELECT sha256 FROM filings")}
 
-    def rejected_keys(self) -> set[tuple[str, str | None]]:
+    def holds_filings(self) -> bool:
         with self.connect() as conn:
-            return {(r[0], r[1]) for r in conn.exec_driver_sql("SELECT source_path, sha256 FROM rejected_filings")}
+            return conn.exec_driver_sql("SELECT 1 FROM filings LIMIT 1").first() is not None
+
+    def _staged(self, conn: sa.Connection, name: str, rows: pa.Table) -> None:
+        """A temporary table ``name`` holding ``rows``, for a query to join against (bulk path)."""
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+        types = {pa.string(): "VARCHAR", pa.int64(): "BIGINT"}
+        columns = ", ".join(f"{f.name} {types[f.type]}" for f in rows.schema)
+        conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} ({columns})")
+        self.insert_arrow(conn, name, rows)
+
+    def unchanged_files(self, found: pa.Table) -> set[str]:
+        """The paths of ``found`` (path, size_bytes, mtime_ns) that the manifest holds with the same size and
+        modification time: read before, and not changed since."""
+        if found.num_rows == 0:
+            return set()
+        with self.begin() as conn:
+            self._staged(conn, "found_files", found)
+            rows = conn.exec_driver_sql(
+                "SELECT f.path FROM found_files f JOIN landed_files l ON l.path = f.path "
+                "AND l.size_bytes = f.size_bytes AND l.mtime_ns = f.mtime_ns").fetchall()
+            conn.exec_driver_sql("DROP TABLE found_files")
+        return {row[0] for row in rows}
+
+    def hashes_held(self, hashes: Iterable[str]) -> set[str]:
+        """Which of these file hashes the warehouse already holds a filing for."""
+        wanted = sorted(set(hashes))
+        held: set[str] = set()
+        with self.connect() as conn:
+            for chunk in _chunks(wanted, 1000):
+                held.update(r[0] for r in conn.execute(
+                    sa.text("SELECT sha256 FROM filings WHERE sha256 IN :h").bindparams(
+                        sa.bindparam("h", expanding=True)), {"h": chunk}))
+        return held
+
+    def rejections_held(self, hashes: Iterable[str], unhashed: Iterable[str] = ()) -> set[tuple[str, str | None]]:
+        """(source path, hash) of the rejections already recorded for these file hashes, and for these
+        source paths of files that could not be hashed (unreadable, or links not followed)."""
+        held: set[tuple[str, str | None]] = set()
+        with self.connect() as conn:
+            for column, wanted in (("sha256", sorted(set(hashes))), ("source_path", sorted(set(unhashed)))):
+                extra = " AND sha256 IS NULL" if column == "source_path" else ""
+                for chunk in _chunks(wanted, 1000):
+                    held.update((r[0], r[1]) for r in conn.execute(
+                        sa.text(f"SELECT source_path, sha256 FROM rejected_filings WHERE {column} IN :v{extra}")
+                        .bindparams(sa.bindparam("v", expanding=True)), {"v": chunk}))
+        return held
 
     def lake_pending(self) -> list[tuple[str, Any]]:
         with self.connect() as conn:

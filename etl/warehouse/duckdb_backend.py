@@ -18,7 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.pool import QueuePool
 
 from etl.warehouse.base import LoadBatch, Warehouse
-from etl.warehouse.tables import FILING_STATEMENTS, FILINGS, REJECTED_FILINGS, SEG_VALUES
+from etl.warehouse.tables import FILING_STATEMENTS, FILINGS, LANDED_FILES, REJECTED_FILINGS, SEG_VALUES
 
 
 #: DuckDB's memory limit while loading, in MiB (doubled when a batch needs more). DuckDB keeps every
@@ -125,6 +125,15 @@ class DuckDBWarehouse(Warehouse):
         ids = list(filing_ids)  # its commit may checkpoint, which needs the key indexes in memory
         self._with_memory(lambda: super(DuckDBWarehouse, self).clear_lake_pending(ids))
 
+    # The loader's lookups run under the same cap as its writes (they read the key columns).
+    def hashes_held(self, hashes) -> set[str]:
+        wanted = list(hashes)
+        return self._with_memory(lambda: super(DuckDBWarehouse, self).hashes_held(wanted))
+
+    def rejections_held(self, hashes, unhashed=()) -> set:
+        wanted, paths = list(hashes), list(unhashed)
+        return self._with_memory(lambda: super(DuckDBWarehouse, self).rejections_held(wanted, paths))
+
     def read_df(self, sql, params=None):
         """Query results as a DataFrame, through DuckDB's own columnar transfer (not row by row)."""
         with self.connect() as conn:
@@ -181,6 +190,12 @@ class DuckDBWarehouse(Warehouse):
                                 "AND coalesce(r.sha256, '') = coalesce(b.sha256, '')")
                     raw.execute(f"INSERT INTO rejected_filings ({', '.join(REJECTED_FILINGS.names)}) "
                                 f"SELECT {', '.join(REJECTED_FILINGS.names)} FROM batch_rejected")
+                if batch.landed is not None and batch.landed.num_rows:
+                    raw.register("batch_landed", batch.landed)
+                    raw.execute("DELETE FROM landed_files WHERE path IN (SELECT path FROM batch_landed)")
+                    raw.execute(f"INSERT INTO landed_files ({', '.join(LANDED_FILES.names)}) "
+                                f"SELECT {', '.join(LANDED_FILES.names)} FROM batch_landed")
+                    raw.unregister("batch_landed")
             finally:
                 _unregister(raw, "batch_filings", "batch_statements", "batch_values", "batch_rejected")
         return set(ids)

@@ -16,7 +16,7 @@ import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
 from etl.warehouse.base import LoadBatch, Warehouse
-from etl.warehouse.tables import FILING_STATEMENTS, FILINGS, REJECTED_FILINGS, SEG_VALUES
+from etl.warehouse.tables import FILING_STATEMENTS, FILINGS, LANDED_FILES, REJECTED_FILINGS, SEG_VALUES
 
 _STAGES = (
     ("stage_filings", "filings", FILINGS.names, "filings"),
@@ -79,6 +79,13 @@ class PostgresWarehouse(Warehouse):
                 cur.execute(f"INSERT INTO rejected_filings ({', '.join(REJECTED_FILINGS.names)}) "
                             f"SELECT {', '.join(REJECTED_FILINGS.names)} FROM stage_rejected "
                             "ON CONFLICT DO NOTHING")
+                if batch.landed is not None and batch.landed.num_rows:
+                    cur.execute("CREATE TEMP TABLE stage_landed (LIKE landed_files) ON COMMIT DROP")
+                    _copy_table(cur, "stage_landed", LANDED_FILES.names, batch.landed)
+                    cur.execute(f"INSERT INTO landed_files ({', '.join(LANDED_FILES.names)}) "
+                                f"SELECT DISTINCT ON (path) {', '.join(LANDED_FILES.names)} FROM stage_landed "
+                                "ON CONFLICT (path) DO UPDATE SET size_bytes = EXCLUDED.size_bytes, "
+                                "mtime_ns = EXCLUDED.mtime_ns, sha256 = EXCLUDED.sha256, read_at = EXCLUDED.read_at")
         return inserted
 
 

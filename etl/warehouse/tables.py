@@ -37,12 +37,17 @@ REJECTED_FILINGS = pa.schema([
     ("rejected_at", pa.timestamp("us")), ("reason_code", _TEXT), ("quarantine_path", _TEXT),
     ("size_bytes", pa.int64()), ("run_id", _TEXT),
 ])
+#: The landing zone's manifest: each file read, as it was when read (``sql/warehouse/008_landed_files.sql``).
+LANDED_FILES = pa.schema([
+    ("path", _TEXT), ("size_bytes", pa.int64()), ("mtime_ns", pa.int64()), ("sha256", _TEXT),
+    ("read_at", pa.timestamp("us")),
+])
 #: The lake's copy of ``seg_values`` keeps each value's file hash too (the warehouse has it in ``filings``).
 LAKE_VALUES = SEG_VALUES.append(pa.field("sha256", _TEXT))
 
 #: Warehouse table -> its schema, for the checks that the DDL declares the same.
 LOAD_TABLES = {"filings": FILINGS, "filing_statements": FILING_STATEMENTS, "seg_values": SEG_VALUES,
-               "rejected_filings": REJECTED_FILINGS}
+               "rejected_filings": REJECTED_FILINGS, "landed_files": LANDED_FILES}
 
 
 def columns(schema: pa.Schema) -> tuple[str, ...]:

@@ -36,7 +36,10 @@ def test_ingest_reports_loaded_and_rejected_and_exits_zero(tmp_path, sample_byte
     assert "not_a_filing" in result.stdout and "junk.txt" in result.stdout
     again = run("ingest", str(landing), home=tmp_path / "home")
     assert again.returncode == 0
-    assert "duplicates           1" in again.stdout and "loaded               0" in again.stdout
+    assert "loaded               0" in again.stdout
+    assert "files seen           2   (2 unchanged since they were read: not read again)" in again.stdout
+    rescan = run("ingest", "--rescan", str(landing), home=tmp_path / "home")
+    assert "duplicates           1" in rescan.stdout and "loaded               0" in rescan.stdout
 
 
 def test_unreachable_warehouse_is_one_line_exit_two(tmp_path, sample_bytes):

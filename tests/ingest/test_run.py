@@ -107,10 +107,33 @@ def test_second_ingest_of_the_same_folder_changes_nothing(any_settings, landing)
     before = snapshot(any_settings)
     lake_before = {p: p.read_bytes() for p in any_settings.lake.rglob("*.parquet")}
     second = ingest([landing], any_settings)
-    assert (second.loaded, second.duplicates, second.value_rows) == (0, 2, 0)
-    assert all(r.already_known for r in second.rejected) and second.rejected_count == first.rejected_count
+    # nothing changed since the first run read them: not one file is read again
+    assert second.unchanged == second.files_seen == first.files_seen
+    assert (second.loaded, second.duplicates, second.rejected_count, second.value_rows) == (0, 0, 0, 0)
+    # read again on request: the same bytes are found loaded, the same rejections already recorded
+    third = ingest([landing], any_settings, rescan=True)
+    assert third.unchanged == 0
+    assert (third.loaded, third.duplicates, third.value_rows) == (0, 2, 0)
+    assert all(r.already_known for r in third.rejected) and third.rejected_count == first.rejected_count
     assert snapshot(any_settings) == before
     assert {p: p.read_bytes() for p in any_settings.lake.rglob("*.parquet")} == lake_before
+
+
+def test_a_file_changed_in_place_is_read_again(any_settings, landing, sample_text):
+    """The manifest skips a file only while its size and modification time are those it was read with."""
+    first = ingest([landing], any_settings)
+    target = landing / "2013-12-31" / "citigroup.txt"
+    amended = sample_text.replace("INITIAL", "AMENDED").replace("Submit Date:1/2/2014", "Submit Date:1/6/2014")
+    target.write_text(amended)
+    second = ingest([landing], any_settings)
+    assert second.unchanged == first.files_seen - 1
+    assert second.loaded == 1
+    wh = open_warehouse(any_settings.warehouse_url)
+    try:
+        assert wh.scalar("SELECT count(*) FROM filings WHERE status = 'AMENDED'") == 1
+        assert wh.scalar("SELECT count(*) FROM landed_files") == wh.scalar("SELECT count(DISTINCT path) FROM landed_files")
+    finally:
+        wh.dispose()
 
 
 def test_same_bytes_under_another_name_are_a_no_op(any_settings, sample_bytes, tmp_path):
@@ -201,7 +224,7 @@ def test_a_crash_between_warehouse_and_lake_is_finished_by_the_next_run(any_sett
     monkeypatch.undo()
     assert not list(any_settings.lake.glob("seg_values/**/*.parquet"))  # the crash came before the lake
     summary = ingest([tmp_path / "f.txt"], any_settings)
-    assert summary.recovered_filings == 1 and summary.duplicates == 1
+    assert summary.recovered_filings == 1 and summary.unchanged == 1  # committed with its manifest row: not read again
     assert len(lake_rows(any_settings)) == 80
     wh = open_warehouse(any_settings.warehouse_url)
     assert wh.scalar("SELECT count(*) FROM lake_pending") == 0
