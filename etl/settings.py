@@ -14,6 +14,12 @@ defaults, and explicit arguments (CLI flags, Airflow connections) override the e
   alert channels; ``DAILYSEG_WARNING_CHANNEL`` (email, slack, both, none) where warnings go;
   ``DAILYSEG_ALERT_TIMEOUT``, ``DAILYSEG_ALERT_ATTEMPTS``, ``DAILYSEG_ALERT_BACKOFF`` delivery retries
   (see ``etl.alerts``).
+- ``DAILYSEG_SOURCES``    the sources file of ``dailyseg fetch`` (default ``$DAILYSEG_HOME/sources.csv``)
+- ``DAILYSEG_FETCH_CONTACT`` an email address or URL for the User-Agent of fetches (required to fetch)
+- ``DAILYSEG_FETCH_DELAY``, ``DAILYSEG_FETCH_TIMEOUT``, ``DAILYSEG_FETCH_ATTEMPTS``, ``DAILYSEG_FETCH_BACKOFF``
+  seconds between two requests to one host (default 1), connect and read timeout (default 20), tries
+  of a request that failed transiently (default 3) and the first wait between them (default 2; see
+  ``etl.fetch``).
 """
 
 from __future__ import annotations
@@ -44,6 +50,17 @@ class Settings:
     alert_timeout: float = 10.0
     alert_attempts: int = 3
     alert_backoff: float = 2.0
+    sources: Path | None = None  # None: the default file, $DAILYSEG_HOME/sources.csv
+    fetch_contact: str | None = None
+    fetch_delay: float = 1.0
+    fetch_timeout: float = 20.0
+    fetch_attempts: int = 3
+    fetch_backoff: float = 2.0
+
+    @property
+    def sources_file(self) -> Path:
+        """The sources file ``dailyseg fetch`` reads: ``DAILYSEG_SOURCES``, else ``$DAILYSEG_HOME/sources.csv``."""
+        return self.sources if self.sources is not None else self.home / "sources.csv"
 
     @property
     def raw_zone(self) -> Path:
@@ -70,7 +87,7 @@ class Settings:
         clean = {k: v for k, v in overrides.items() if v is not None}
         if "warehouse_url" in clean:
             clean["warehouse_url"] = normalize_warehouse_url(str(clean["warehouse_url"]))
-        for key in ("home", "lake", "landing"):
+        for key in ("home", "lake", "landing", "sources"):
             if key in clean:
                 clean[key] = Path(clean[key])
         return replace(self, **clean)
@@ -110,5 +127,11 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
         alert_timeout=float(_env("DAILYSEG_ALERT_TIMEOUT", env) or 10),
         alert_attempts=max(1, int(_env("DAILYSEG_ALERT_ATTEMPTS", env) or 3)),
         alert_backoff=float(_env("DAILYSEG_ALERT_BACKOFF", env) or 2),
+        sources=Path(sources) if (sources := _env("DAILYSEG_SOURCES", env)) else None,
+        fetch_contact=_env("DAILYSEG_FETCH_CONTACT", env),
+        fetch_delay=max(0.0, float(_env("DAILYSEG_FETCH_DELAY", env) or 1)),
+        fetch_timeout=float(_env("DAILYSEG_FETCH_TIMEOUT", env) or 20),
+        fetch_attempts=max(1, int(_env("DAILYSEG_FETCH_ATTEMPTS", env) or 3)),
+        fetch_backoff=max(0.0, float(_env("DAILYSEG_FETCH_BACKOFF", env) or 2)),
     )
     return settings.with_overrides(**overrides)
