@@ -8,7 +8,8 @@ defaults, and explicit arguments (CLI flags, Airflow connections) override the e
 - ``DAILYSEG_WAREHOUSE``  SQLAlchemy URL (default ``duckdb:///$DAILYSEG_HOME/warehouse.duckdb``;
                           production: ``postgresql+psycopg://user@host/db``)
 - ``DAILYSEG_LAKE``       Parquet lake, raw archive and quarantine (default ``$DAILYSEG_HOME/lake``)
-- ``DAILYSEG_LANDING``    where new filings arrive (default ``$DAILYSEG_HOME/landing``)
+- ``DAILYSEG_LANDING``    where new filings arrive (default ``$DAILYSEG_HOME/landing``; a folder, or an fsspec URL
+                          such as ``s3://bucket/landing``, kept as text)
 - ``DAILYSEG_MAX_FILE_MB`` largest file accepted (default 5)
 - ``DAILYSEG_SMTP_URL``, ``DAILYSEG_ALERT_FROM``, ``DAILYSEG_ALERT_TO``, ``DAILYSEG_SLACK_WEBHOOK_URL``
   alert channels; ``DAILYSEG_WARNING_CHANNEL`` (email, slack, both, none) where warnings go;
@@ -29,6 +30,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 
+def is_url(location: str | Path) -> bool:
+    """Whether a location is an fsspec URL (``s3://bucket/landing``) rather than a local folder."""
+    return "://" in str(location) and not str(location).startswith("file://")
+
+
+def _location(value: str | Path) -> Path | str:
+    """A folder as a ``Path``; a URL as it is (a ``Path`` would fold its ``//``)."""
+    return value if is_url(value) else Path(value)
+
+
 def _env(name: str, environ: dict[str, str]) -> str | None:
     value = environ.get(name)
     return value if value not in (None, "") else None
@@ -39,7 +50,7 @@ class Settings:
     home: Path
     warehouse_url: str
     lake: Path
-    landing: Path
+    landing: Path | str  # a URL stays text
     max_file_bytes: int = 5 * 1024 * 1024
     batch_size: int = 500
     smtp_url: str | None = field(default=None, repr=False)
@@ -87,9 +98,11 @@ class Settings:
         clean = {k: v for k, v in overrides.items() if v is not None}
         if "warehouse_url" in clean:
             clean["warehouse_url"] = normalize_warehouse_url(str(clean["warehouse_url"]))
-        for key in ("home", "lake", "landing", "sources"):
+        for key in ("home", "lake", "sources"):
             if key in clean:
                 clean[key] = Path(clean[key])
+        if "landing" in clean:
+            clean["landing"] = _location(clean["landing"])
         return replace(self, **clean)
 
 
@@ -110,7 +123,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
     home = Path(_env("DAILYSEG_HOME", env) or "data")
     warehouse = _env("DAILYSEG_WAREHOUSE", env) or f"duckdb:///{home / 'warehouse.duckdb'}"
     lake = Path(_env("DAILYSEG_LAKE", env) or home / "lake")
-    landing = Path(_env("DAILYSEG_LANDING", env) or home / "landing")
+    landing = _location(_env("DAILYSEG_LANDING", env) or home / "landing")
     max_mb = _env("DAILYSEG_MAX_FILE_MB", env)
     alert_to = tuple(a.strip() for a in (_env("DAILYSEG_ALERT_TO", env) or "").split(",") if a.strip())
     settings = Settings(

@@ -15,7 +15,7 @@ import logging
 from datetime import date
 from pathlib import Path
 
-from etl.settings import Settings
+from etl.settings import Settings, is_url
 
 
 class ChecksFailed(Exception):
@@ -24,10 +24,6 @@ class ChecksFailed(Exception):
     def __init__(self, message: str, summary: dict):
         super().__init__(message)
         self.summary = summary
-
-
-def _is_url(location: str) -> bool:
-    return "://" in location and not location.startswith("file://")
 
 
 def mirror_landing(url: str, home: Path) -> Path:
@@ -77,7 +73,7 @@ def fetch_day(settings: Settings, sources, day: date, wait: float = 60.0) -> dic
 def ingest_landing(settings: Settings) -> dict:
     from etl.ingest.run import ingest
     landing = str(settings.landing)
-    folder = mirror_landing(landing, settings.home) if _is_url(landing) else Path(landing.removeprefix("file://"))
+    folder = mirror_landing(landing, settings.home) if is_url(landing) else Path(landing.removeprefix("file://"))
     if not folder.exists():
         folder.mkdir(parents=True, exist_ok=True)  # an empty landing zone is a quiet day, not an error
     summary = ingest([folder], settings, on_message=logging.getLogger(__name__).warning)

@@ -96,8 +96,10 @@ def print_alert_report(report: dict, out=sys.stdout) -> None:
 def print_fetch_summary(summary, out=sys.stdout, first: int = 20) -> None:
     """A row per source (new, re-published, unchanged, not yet published, failed), then each failure with
     its address and reason."""
+    from etl.settings import is_url
     span = f"; dated addresses for {summary.date_from} to {summary.date_to}" if summary.date_from else ""
-    print(f"Fetch run {summary.run_id} into {short_path(summary.landing)}{span}", file=out)
+    landing = summary.landing if is_url(summary.landing) else short_path(summary.landing)
+    print(f"Fetch run {summary.run_id} into {landing}{span}", file=out)
     rows = [[r.source.firm, r.new, r.republished, r.unchanged, r.not_published, r.failed] for r in summary.results]
     totals = ["total", *(summary.total(n) for n in ("new", "republished", "unchanged", "not_published", "failed"))]
     print(table(["source", "new", "re-published", "unchanged", "not yet published", "failed"],
@@ -117,5 +119,5 @@ def print_fetch_summary(summary, out=sys.stdout, first: int = 20) -> None:
     for firm, n in elsewhere:
         print(f"\nNot followed: {n} filing link{'s' if n != 1 else ''} on {firm}'s index page to other hosts (list "
               "them in the source's hosts column to follow them)", file=out)
-    if summary.total("new") or summary.total("republished"):
-        print(f"\nNext: dailyseg ingest {short_path(summary.landing)}", file=out)
+    if (summary.total("new") or summary.total("republished")) and not is_url(summary.landing):
+        print(f"\nNext: dailyseg ingest {landing}", file=out)

@@ -1,17 +1,16 @@
-"""Writing fetched filings into the landing zone: a local folder (each file written atomically) or an
-fsspec URL (``s3://bucket/landing``, where each object is written whole)."""
+"""Writing fetched filings into the landing zone: a local folder (each file written atomically, and made
+durable in batches by ``flush``) or an fsspec URL (``s3://bucket/landing``, where each object is written
+whole)."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 from os.path import splitext
 from pathlib import Path
 
 from etl.lake.durable import atomic_write
-
-
-def is_url(location: str) -> bool:
-    return "://" in location and not location.startswith("file://")
+from etl.settings import is_url
 
 
 class Landing:
@@ -47,9 +46,14 @@ class Landing:
 
     def write(self, path: str, data: bytes) -> None:
         if self._fs is None:
-            atomic_write(Path(path), data)
+            atomic_write(Path(path), data, durable=False)
         else:
             self._fs.pipe_file(self._key(path), data)
+
+    def flush(self) -> None:
+        """Make the files written so far durable (before the fetch log says they landed)."""
+        if self._fs is None:
+            os.sync()
 
     def keep_aside(self, path: str, data: bytes) -> str:
         """Keep an earlier version of ``path`` (its bytes ``data``) as ``<stem>.<sha256[:12]><suffix>``

@@ -36,6 +36,8 @@ from etl.warehouse.values import or_none
 DEFAULT_DAYS = 5
 #: Hosts worked on at the same time (each with up to ``CONNECTIONS_PER_HOST`` requests in flight).
 HOSTS_AT_ONCE = 8
+#: Seconds between two writes of the fetch log (each holds the embedded warehouse's lock a moment).
+LOG_EVERY = 10.0
 Progress = Callable[[int, int], None]
 
 
@@ -139,21 +141,33 @@ class _Run:
         by_origin: dict[str, list[Source]] = defaultdict(list)
         for source in self.sources:
             by_origin[source.origin].append(source)
+        pending: list[dict] = []
+        written = time.monotonic()
         with ThreadPoolExecutor(max_workers=max(1, min(HOSTS_AT_ONCE, len(by_origin))),
                                 thread_name_prefix="fetch-host") as hosts:
             futures = [hosts.submit(self._host, group, results) for group in by_origin.values()]
             try:
                 for future in as_completed(futures):
-                    self.write_log(future.result())
-            except BaseException:
+                    pending += future.result()
+                    if time.monotonic() - written >= LOG_EVERY:
+                        self._write(pending)
+                        written = time.monotonic()
+            finally:
                 for future in futures:
                     future.cancel()
-                raise
+                self._write(pending)  # what finished is logged, even when the run is interrupted
         summary.results = [results[id(s)] for s in self.sources]
         summary.requests = self.client.requests
         summary.bytes_received = self.client.bytes_received
         summary.seconds = time.perf_counter() - started
         return summary
+
+    def _write(self, rows: list[dict]) -> None:
+        """Log ``rows`` (emptying the list) once the files they name are durable."""
+        if rows:
+            self.landing.flush()
+            self.write_log(rows[:])
+            rows.clear()
 
     def _host(self, sources: list[Source], results: dict[int, SourceResult]) -> list[dict]:
         """Everything of one host's sources; returns their fetch-log rows."""

@@ -10,6 +10,7 @@ import pytest
 
 from etl.fetch import fetch, parse_sources
 from etl.fetch.run import FetchError, template_days
+from etl.ingest.run import ingest
 from etl.warehouse import open_warehouse
 from tests.fetch.sites import Site
 
@@ -50,7 +51,8 @@ def by_firm(summary) -> dict:
     return {r.source.firm: (r.new, r.republished, r.unchanged, r.not_published, r.failed) for r in summary.results}
 
 
-def test_new_files_land_then_nothing_is_downloaded_twice_and_a_republished_file_lands_again(any_settings, sites):
+def test_new_files_land_then_nothing_is_downloaded_twice_and_a_republished_file_lands_again(any_settings, sites,
+                                                                                             sample_bytes):
     settings = fetching(any_settings)
     acme, bolt, elsewhere = sites(), sites(), sites()
     files = {f"/reg/seg/2016-03-{d}.txt": f"Acme filing for March {d}".encode() for d in (10, 11, 14)}
@@ -59,8 +61,9 @@ def test_new_files_land_then_nothing_is_downloaded_twice_and_a_republished_file_
     acme.publish("/reg/seg/2016-03-09.htm", b"<html><body>Acme, March 9</body></html>", "text/html")
     acme.page("/reg/", [*(p.rsplit("/", 2)[-2] + "/" + p.rsplit("/", 1)[-1] for p in files), "seg/2016-03-09.htm",
                         "annual.xlsx", elsewhere.url("/seg/2016-03-08.txt"), "mailto:ir@acme.example"])
-    for day in (10, 11, 14):
+    for day in (10, 11):
         bolt.publish(f"/d/201603{day}.txt", f"Bolt filing for March {day}".encode())
+    bolt.publish("/d/20160314.txt", sample_bytes)  # a real filing: it loads, with the address it came from
     sources = sources_for(f"Acme Futures LLC,{acme.url('/reg/')},,", f"Bolt Clearing,{bolt.url('/d/{date:%Y%m%d}.txt')},,")
 
     first = fetch(settings, sources, *DAYS)
@@ -68,7 +71,7 @@ def test_new_files_land_then_nothing_is_downloaded_twice_and_a_republished_file_
     landing = settings.landing
     for path, body in files.items():
         assert (landing / "acme-futures-llc" / path.rsplit("/", 1)[-1]).read_bytes() == body
-    assert (landing / "bolt-clearing" / "20160314.txt").read_bytes() == b"Bolt filing for March 14"
+    assert (landing / "bolt-clearing" / "20160314.txt").read_bytes() == sample_bytes
     assert first.results[0].other_hosts == 1 and elsewhere.seen == []  # another host's link is not followed
     assert acme.requests_for("/reg/annual.xlsx") == []
     rows = log_of(settings, first.run_id)
@@ -77,6 +80,14 @@ def test_new_files_land_then_nothing_is_downloaded_twice_and_a_republished_file_
     assert (row.firm, row.kind, row.http_status, row.bytes) == ("Acme Futures LLC", "file", 200, 24)
     assert row.landing_path == str(landing.absolute() / "acme-futures-llc" / "2016-03-14.txt")
     assert row.etag and row.last_modified and len(row.sha256) == 64 and row.source == acme.url("/reg/")
+
+    loaded = ingest([landing], settings)
+    assert loaded.loaded == 1  # the sample; the other bodies are not filings and are set aside
+    wh = open_warehouse(settings.warehouse_url)
+    try:
+        assert wh.scalar("SELECT source_url FROM filings") == bolt.url("/d/20160314.txt")
+    finally:
+        wh.dispose()
 
     second = fetch(settings, sources, *DAYS)
     assert by_firm(second) == {"Acme Futures LLC": (0, 0, 4, 0, 0), "Bolt Clearing": (0, 0, 3, 0, 0)}
@@ -178,3 +189,34 @@ def test_a_landing_zone_that_cannot_be_written_stops_the_run(settings, tmp_path)
     blocker.write_text("not a folder")
     with pytest.raises(FetchError, match="cannot write to the landing zone"):
         fetch(fetching(settings).with_overrides(landing=blocker / "landing"), sources_for("Acme,https://acme.example/,,"))
+
+
+def test_a_landing_zone_in_object_storage(settings, sites, sample_bytes, monkeypatch):
+    """An fsspec landing zone (S3, here the moto server on loopback): files land as objects, and the
+    nightly ingest step loads them from there."""
+    from moto.server import ThreadedMotoServer
+
+    from etl.airflow.steps import ingest_landing
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                            "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": f"http://{host}:{port}"}.items():
+            monkeypatch.setenv(name, value)
+        import fsspec
+        fs = fsspec.filesystem("s3", skip_instance_cache=True)
+        fs.mkdir("filings")
+        site = sites()
+        site.publish("/d/20131231.txt", sample_bytes)
+        site.publish("/d/20140102.txt", b"", status=404)
+        on_s3 = fetching(settings).with_overrides(landing="s3://filings/landing")
+        summary = fetch(on_s3, sources_for(f"Citigroup Global Markets,{site.url('/d/{date:%Y%m%d}.txt')},,"),
+                        date(2013, 12, 31), date(2014, 1, 2))
+        assert by_firm(summary) == {"Citigroup Global Markets": (1, 0, 0, 1, 0)}
+        assert fs.cat_file("filings/landing/citigroup-global-markets/20131231.txt") == sample_bytes
+        assert log_of(on_s3, summary.run_id).query("outcome == 'new'")["landing_path"].tolist() == \
+            ["s3://filings/landing/citigroup-global-markets/20131231.txt"]
+        assert ingest_landing(on_s3)["loaded"] == 1
+    finally:
+        server.stop()
