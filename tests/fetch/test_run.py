@@ -122,7 +122,7 @@ def test_failures_are_listed_with_their_reason_and_the_other_sources_go_on(setti
     down, acme, bolt = sites(), sites(), sites()
     down.page("/seg/", ["a.txt"], fail=[500, 500, 500])
     acme.publish("/robots.txt", b"User-agent: *\nDisallow: /private/\n")
-    acme.publish("/seg/good.txt", b"good")
+    acme.publish("/seg/good.txt", b"good", fail=[500, 503])  # fails twice, then comes back
     acme.publish("/seg/login.pdf", b"<html>please log in</html>", "text/html")
     acme.publish("/seg/huge.pdf", b"%PDF" + b"0" * 70_000, "application/pdf")
     acme.publish("/seg/gone.txt", b"", status=403)
@@ -141,6 +141,7 @@ def test_failures_are_listed_with_their_reason_and_the_other_sources_go_on(setti
     assert "robots.txt disallows /private/secret.txt" in reasons["secret.txt"]
     assert acme.requests_for("/private/secret.txt") == []
     assert sorted(p.name for p in settings.landing.rglob("*.*")) == ["20160314.txt", "good.txt"]
+    assert [s.status for s in acme.requests_for("/seg/good.txt")] == [500, 503, 200]
     rows = log_of(settings, summary.run_id)
     assert (rows["outcome"] == "failed").sum() == 6 and rows.loc[rows["outcome"] == "failed", "error"].notna().all()
 
