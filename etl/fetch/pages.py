@@ -11,6 +11,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from etl.fetch.http import clean_url
 from etl.fetch.sources import Source
+from etl.lake.raw import safe_file_name
 
 FILING_SUFFIXES = (".pdf", ".txt", ".htm", ".html")
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -27,7 +28,6 @@ _TYPES_BY_SUFFIX = {
 }
 _SUFFIX_OF_TYPE = {"application/pdf": ".pdf", "application/x-pdf": ".pdf", "text/plain": ".txt",
                    "text/html": ".html", "application/xhtml+xml": ".html"}
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 class _Links(HTMLParser):
@@ -96,17 +96,17 @@ def wrong_type(url: str, content_type: str | None) -> str | None:
 
 
 def file_name(url: str, content_type: str | None) -> str:
-    """The landing file name of a filing's address: the last part of its path (and its query, if any), in
-    safe characters, with the suffix of its content type when the address has none."""
+    """The landing file name of a filing's address: the last part of its path (and its query, if any), made
+    safe (``etl.lake.raw.safe_file_name``), with the suffix of its content type when the address has none."""
     parts = urlsplit(url)
     stem, suffix = splitext(unquote(parts.path.rsplit("/", 1)[-1]))
-    stem = _UNSAFE.sub("-", stem).strip("-.")[:80]
     if parts.query:
-        stem = "-".join(filter(None, (stem, _UNSAFE.sub("-", unquote(parts.query)).strip("-.")[:60])))
-    suffix = suffix.lower()
-    if suffix not in FILING_SUFFIXES:
-        suffix = _SUFFIX_OF_TYPE.get(content_type or "", _UNSAFE.sub("", suffix)[:8])
-    return (stem or "filing") + suffix
+        stem = "-".join(filter(None, (stem, unquote(parts.query).replace("/", "-"))))
+    if suffix.lower() in FILING_SUFFIXES:
+        suffix = suffix.lower()
+    else:
+        suffix = _SUFFIX_OF_TYPE.get(content_type or "", suffix[:8])
+    return safe_file_name((stem or "filing")[:100] + suffix)
 
 
 def another_name(name: str, url: str) -> str:

@@ -330,16 +330,10 @@ def fetch(settings: Settings, sources: list[Source], date_from: date | None = No
 def _with_warehouse(settings: Settings, wait: float, on_message, work):
     """``work(warehouse)`` holding the embedded warehouse's writer lock only that long (a fetch spends
     most of its time waiting for other servers, and the warehouse stays free meanwhile)."""
-    from etl.locks import LockBusy
-    from etl.warehouse import DATABASE_ERRORS, WarehouseError, exclusive_writer, first_line, open_warehouse
-    try:
-        with exclusive_writer(settings.warehouse_url, wait, on_message):
-            warehouse = open_warehouse(settings.warehouse_url)
-            try:
-                return work(warehouse)
-            finally:
-                warehouse.dispose()
-    except (LockBusy, WarehouseError) as exc:
-        raise FetchError(str(exc)) from None
-    except DATABASE_ERRORS as exc:
-        raise FetchError(f"the warehouse failed: {first_line(exc)}") from None
+    from etl.warehouse import exclusive_writer, open_warehouse, warehouse_trouble_as
+    with warehouse_trouble_as(FetchError, "while fetching"), exclusive_writer(settings.warehouse_url, wait, on_message):
+        warehouse = open_warehouse(settings.warehouse_url)
+        try:
+            return work(warehouse)
+        finally:
+            warehouse.dispose()

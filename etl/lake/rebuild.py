@@ -39,11 +39,9 @@ from etl.clock import file_stamp, new_run_id, utc_now
 from etl.lake import partitions as lake
 from etl.form.catalog import load_catalog
 from etl.ingest.run import Ingestor, Progress, append_statement_rows
-from etl.locks import LockBusy
 from etl.lake.raw import safe_file_name
 from etl.settings import Settings, normalize_warehouse_url
-from etl.warehouse import (DATABASE_ERRORS, LoadBatch, Warehouse, WarehouseError, exclusive_job, first_line,
-                           open_warehouse)
+from etl.warehouse import LoadBatch, Warehouse, exclusive_job, first_line, open_warehouse, warehouse_trouble_as
 from etl.warehouse.tables import FILING_STATEMENTS, FILINGS, LAKE_VALUES, REJECTED_FILINGS
 
 #: how a rebuild names its source in ``ingest_runs``
@@ -269,7 +267,7 @@ def rebuild(settings: Settings, replace: bool = False, progress: Progress | None
     summary = RebuildSummary(run_id=new_run_id(),
                              warehouse="", lake=str(lake_root))
     try:
-        with exclusive_job(url, "rebuild", wait, on_message):
+        with warehouse_trouble_as(RebuildError, "during the rebuild"), exclusive_job(url, "rebuild", wait, on_message):
             path = None
             if url.startswith("duckdb"):
                 from etl.warehouse.duckdb_backend import database_path
@@ -296,10 +294,6 @@ def rebuild(settings: Settings, replace: bool = False, progress: Progress | None
                 Rebuilder(settings, warehouse, summary, progress, on_message).run()
             finally:
                 warehouse.dispose()
-    except (LockBusy, WarehouseError) as exc:
-        raise RebuildError(str(exc)) from None
-    except DATABASE_ERRORS as exc:
-        raise RebuildError(f"the warehouse failed during the rebuild: {first_line(exc)}") from None
     except OSError as exc:
         raise RebuildError(f"cannot read the lake or rename the warehouse file: {exc}") from None
     return summary

@@ -23,6 +23,15 @@ FETCH_ENV = {"DAILYSEG_FETCH_CONTACT": "data-team@example.com", "DAILYSEG_FETCH_
              "DAILYSEG_FETCH_BACKOFF": "0.01", "DAILYSEG_FETCH_TIMEOUT": "2"}
 
 
+def serve(site: Site, published: Path, slug: str, route) -> list[str]:
+    """Publish a firm's generated filings on ``site`` at ``route(day, suffix)``; return the routes."""
+    routes = []
+    for path in sorted(published.glob(f"*/{slug}.*")):
+        routes.append(route(path.parent.name, path.suffix))
+        site.publish(routes[-1], path.read_bytes(), "text/html" if path.suffix == ".html" else "text/plain")
+    return routes
+
+
 @pytest.fixture
 def web(tmp_path):
     """Three firms' filings published three ways (an index page, a dated address, an index page whose
@@ -35,20 +44,10 @@ def web(tmp_path):
         (published / str(END) / f"{firm.slug}.txt").unlink()
         shutil.copy(tmp_path / "html" / str(END) / f"{firm.slug}.html", published / str(END))
     index, dated, patterned, down = Site(), Site(), Site(), Site()
-    links = []
-    for path in sorted(published.glob(f"*/{firms[0].slug}.*")):
-        route = f"/regulatory/{path.parent.name}{path.suffix}"
-        index.publish(route, path.read_bytes(), "text/html" if path.suffix == ".html" else "text/plain")
-        links.append(route)
+    links = serve(index, published, firms[0].slug, lambda day, suffix: f"/regulatory/{day}{suffix}")
     index.page("/regulatory/", links + ["/about.pdf-not", "https://www.example.com/x.pdf"])
-    for path in sorted(published.glob(f"*/{firms[1].slug}.*")):
-        dated.publish(f"/seg/{path.parent.name.replace('-', '')}{path.suffix}", path.read_bytes(),
-                      "text/html" if path.suffix == ".html" else "text/plain")
-    files = []
-    for path in sorted(published.glob(f"*/{firms[2].slug}.*")):
-        route = f"/download?file=seg-{path.parent.name}"
-        patterned.publish(route, path.read_bytes(), "text/html" if path.suffix == ".html" else "text/plain")
-        files.append(route)
+    serve(dated, published, firms[1].slug, lambda day, suffix: f"/seg/{day.replace('-', '')}{suffix}")
+    files = serve(patterned, published, firms[2].slug, lambda day, suffix: f"/download?file=seg-{day}")
     patterned.page("/financials.html", files + ["/download?file=annual-report", "/contact.html"])
     down.page("/seg/", ["a.txt"], status=503)
     sources = tmp_path / "sources.csv"

@@ -20,6 +20,9 @@ def site():
     site.stop()
 
 
+other_site = site  # a second web site in the same test
+
+
 def client(**overrides) -> HttpClient:
     options = dict(contact="ops@example.com", timeout=2.0, attempts=3, backoff=0.01, max_bytes=64 * 1024,
                    limits=HostLimits(delay=0.0))
@@ -28,6 +31,15 @@ def client(**overrides) -> HttpClient:
 
 def anywhere(netloc: str) -> bool:
     return True
+
+
+def get_at_once(http: HttpClient, urls: list[str]) -> None:
+    """Ask for every address at the same time, a thread each."""
+    threads = [threading.Thread(target=http.get, args=(url, anywhere)) for url in urls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def test_a_file_comes_back_with_user_agent_and_contact(site):
@@ -113,23 +125,19 @@ def test_redirects_are_followed_a_few_times_on_the_same_scheme(site):
     assert len([s for s in site.seen if s.path.startswith("/loop")]) == 6
 
 
-def test_a_redirect_to_another_scheme_or_host_is_not_followed(site):
+def test_a_redirect_to_another_scheme_or_host_is_not_followed(site, other_site):
     site.redirect("/a.txt", "https://127.0.0.1/a.txt")
     site.redirect("/b.txt", "ftp://127.0.0.1/b.txt")
-    other = Site()
-    try:
-        other.publish("/c.txt", b"filing")
-        site.redirect("/c.txt", other.url("/c.txt"))
-        with pytest.raises(FetchFailed, match="another scheme"):
-            client().get(site.url("/a.txt"), anywhere)
-        with pytest.raises(FetchFailed, match="not an http or https address"):
-            client().get(site.url("/b.txt"), anywhere)
-        with pytest.raises(FetchFailed, match="add 127.0.0.1 to the source's hosts"):
-            client().get(site.url("/c.txt"), lambda netloc: netloc == site.netloc)
-        assert other.requests_for("/c.txt") == []
-        assert client().get(site.url("/c.txt"), anywhere).body == b"filing"  # when the source allows it
-    finally:
-        other.stop()
+    other_site.publish("/c.txt", b"filing")
+    site.redirect("/c.txt", other_site.url("/c.txt"))
+    with pytest.raises(FetchFailed, match="another scheme"):
+        client().get(site.url("/a.txt"), anywhere)
+    with pytest.raises(FetchFailed, match="not an http or https address"):
+        client().get(site.url("/b.txt"), anywhere)
+    with pytest.raises(FetchFailed, match="add 127.0.0.1 to the source's hosts"):
+        client().get(site.url("/c.txt"), lambda netloc: netloc == site.netloc)
+    assert other_site.requests_for("/c.txt") == []
+    assert client().get(site.url("/c.txt"), anywhere).body == b"filing"  # when the source allows it
 
 
 def test_robots_txt_is_read_once_and_honoured(site):
@@ -156,32 +164,18 @@ def test_a_failing_robots_txt_keeps_dailyseg_off_the_host_and_a_missing_one_allo
     assert client().get(site.url("/a.txt"), anywhere).body == b"filing"
 
 
-def test_at_most_two_connections_per_host_and_a_delay_between_starts(site):
+def test_at_most_two_connections_per_host_and_a_delay_between_starts(site, other_site):
     for n in range(6):
         site.publish(f"/{n}.txt", b"filing", delay=0.15)
-    http = client()
-    threads = [threading.Thread(target=http.get, args=(site.url(f"/{n}.txt"), anywhere)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    get_at_once(client(), [site.url(f"/{n}.txt") for n in range(6)])
     assert site.max_active == 2
 
-    paced = Site()
-    try:
-        for n in range(4):
-            paced.publish(f"/{n}.txt", b"filing")
-        http = client(limits=HostLimits(delay=0.2))
-        threads = [threading.Thread(target=http.get, args=(paced.url(f"/{n}.txt"), anywhere)) for n in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        starts = sorted(s.started for s in paced.seen if s.path != "/robots.txt")
-        assert len(starts) == 4
-        assert min(b - a for a, b in zip(starts, starts[1:])) >= 0.18
-    finally:
-        paced.stop()
+    for n in range(4):
+        other_site.publish(f"/{n}.txt", b"filing")
+    get_at_once(client(limits=HostLimits(delay=0.2)), [other_site.url(f"/{n}.txt") for n in range(4)])
+    starts = sorted(s.started for s in other_site.seen if s.path != "/robots.txt")
+    assert len(starts) == 4
+    assert min(b - a for a, b in zip(starts, starts[1:])) >= 0.18
 
 
 def test_a_crawl_delay_for_dailyseg_lengthens_the_delay(site):

@@ -37,7 +37,8 @@ def test_links_are_absolute_without_fragments_once_each():
 def test_an_index_page_yields_its_filing_links_on_its_own_host():
     links, elsewhere = filing_links(source("Acme,https://acme.example/reg/,,"), "https://acme.example/reg/", PAGE)
     assert links == ["https://acme.example/reg/seg/2016-03-14.pdf", "https://acme.example/reg/seg/2016-03-11.PDF",
-                     "https://acme.example/reg/seg/March%2010%202016.txt", "https://acme.example/reg/seg/2016-03-09.htm"]
+                     "https://acme.example/reg/seg/March%2010%202016.txt",
+                     "https://acme.example/reg/seg/2016-03-09.htm"]
     assert elsewhere == 1  # the CDN link is not followed, only counted
 
 
@@ -60,7 +61,8 @@ def test_content_types_that_cannot_be_the_filing():
 
 def test_file_names_from_addresses():
     assert file_name("https://a.example/seg/2016-03-14.pdf", "application/pdf") == "2016-03-14.pdf"
-    assert file_name("https://a.example/seg/March%2010%202016.TXT", "text/plain") == "March-10-2016.txt"
-    assert file_name("https://a.example/get.aspx?date=20160314", "application/pdf") == "get-date-20160314.pdf"
+    assert file_name("https://a.example/seg/March%2010%202016.TXT", "text/plain") == "March_10_2016.txt"
+    assert file_name("https://a.example/get.aspx?date=20160314", "application/pdf") == "get-date_20160314.pdf"
+    assert file_name("https://a.example/get?path=/2016/03/seg.pdf", None) == "get-path_-2016-03-seg.pdf"
     assert file_name("https://a.example/seg/", "text/html") == "filing.html"
-    assert file_name("https://a.example/seg/..%2F..%2Fetc%2Fpasswd", None) == "etc-passwd"
+    assert file_name("https://a.example/seg/..%2F..%2Fetc%2Fpasswd", None) == "passwd"  # no way out of the folder

@@ -64,7 +64,8 @@ def test_new_files_land_then_nothing_is_downloaded_twice_and_a_republished_file_
     for day in (10, 11):
         bolt.publish(f"/d/201603{day}.txt", f"Bolt filing for March {day}".encode())
     bolt.publish("/d/20160314.txt", sample_bytes)  # a real filing: it loads, with the address it came from
-    sources = sources_for(f"Acme Futures LLC,{acme.url('/reg/')},,", f"Bolt Clearing,{bolt.url('/d/{date:%Y%m%d}.txt')},,")
+    sources = sources_for(f"Acme Futures LLC,{acme.url('/reg/')},,",
+                          f"Bolt Clearing,{bolt.url('/d/{date:%Y%m%d}.txt')},,")
 
     first = fetch(settings, sources, *DAYS)
     assert by_firm(first) == {"Acme Futures LLC": (4, 0, 0, 0, 0), "Bolt Clearing": (3, 0, 0, 0, 0)}
@@ -129,8 +130,9 @@ def test_failures_are_listed_with_their_reason_and_the_other_sources_go_on(setti
     acme.publish("/private/secret.txt", b"secret")
     acme.page("/seg/", ["good.txt", "login.pdf", "huge.pdf", "gone.txt", "missing.txt", "/private/secret.txt"])
     bolt.publish("/d/20160314.txt", b"bolt")
-    summary = fetch(settings, sources_for(f"Down Futures,{down.url('/seg/')},,", f"Acme,{acme.url('/seg/')},,",
-                                          f"Bolt,{bolt.url('/d/{date:%Y%m%d}.txt')},,"), date(2016, 3, 14), date(2016, 3, 14))
+    sources = sources_for(f"Down Futures,{down.url('/seg/')},,", f"Acme,{acme.url('/seg/')},,",
+                          f"Bolt,{bolt.url('/d/{date:%Y%m%d}.txt')},,")
+    summary = fetch(settings, sources, date(2016, 3, 14), date(2016, 3, 14))
     assert by_firm(summary) == {"Down Futures": (0, 0, 0, 0, 1), "Acme": (1, 0, 0, 0, 5), "Bolt": (1, 0, 0, 0, 0)}
     reasons = {url.rsplit("/", 1)[-1] or "index": why for r in summary.results for url, why in r.failures}
     assert reasons["index"] == "the server answered 500 Internal Server Error (3 attempts)"
@@ -189,7 +191,8 @@ def test_a_landing_zone_that_cannot_be_written_stops_the_run(settings, tmp_path)
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     with pytest.raises(FetchError, match="cannot write to the landing zone"):
-        fetch(fetching(settings).with_overrides(landing=blocker / "landing"), sources_for("Acme,https://acme.example/,,"))
+        fetch(fetching(settings).with_overrides(landing=blocker / "landing"),
+              sources_for("Acme,https://acme.example/,,"))
 
 
 def test_a_landing_zone_in_object_storage(settings, sites, sample_bytes, monkeypatch):
