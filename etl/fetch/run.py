@@ -45,6 +45,10 @@ class FetchError(RuntimeError):
     """The run could not proceed (settings, landing zone or warehouse unusable); one line for the user."""
 
 
+class _Stopped(Exception):
+    """The run was interrupted: a host's worker leaves its remaining addresses alone."""
+
+
 @dataclass
 class SourceResult:
     source: Source
@@ -115,6 +119,7 @@ class _Run:
             limits.set(origin, delay)
         self.claimed = {k.landing_path: url for url, k in known.items() if k.landing_path}
         self._lock = threading.Lock()
+        self._stop = threading.Event()
         self._done = self._total = 0
 
     # -- bookkeeping -------------------------------------------------------------------------------------
@@ -153,6 +158,7 @@ class _Run:
                         self._write(pending)
                         written = time.monotonic()
             finally:
+                self._stop.set()  # on an interruption, requests in flight end and no other starts
                 for future in futures:
                     future.cancel()
                 self._write(pending)  # what finished is logged, even when the run is interrupted
@@ -228,6 +234,8 @@ class _Run:
 
     # -- one address ----------------------------------------------------------------------------------------
     def _file(self, source: Source, url: str, day: date | None) -> dict:
+        if self._stop.is_set():
+            raise _Stopped
         known = self.known.get(url)
         headers = {}
         if known and known.etag:

@@ -146,3 +146,49 @@ def test_what_stops_a_fetch_is_one_line_and_exit_two(tmp_path):
     no_firm = run("fetch", "--sources", str(sources), "--firm", "zebra", home=tmp_path, env=FETCH_ENV)
     assert no_firm.returncode == 2 and "no source in" in no_firm.stderr
     assert run("fetch", "--help", home=tmp_path).stdout.startswith("usage: dailyseg fetch")
+
+
+def test_an_interrupted_fetch_stops_promptly_and_a_rerun_finishes_the_job(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from tests.cli.test_cli import DAILYSEG
+    quick, slow = Site(), Site()
+    try:
+        quick.publish("/d/20160314.txt", b"quick")
+        for n in range(30):
+            slow.publish(f"/seg/{n}.txt", f"slow {n}".encode(), delay=0.6)
+        slow.page("/seg/", [f"{n}.txt" for n in range(30)])
+        sources = tmp_path / "sources.csv"
+        sources.write_text(f"firm,url,pattern\nQuick,{quick.url('/d/{date:%Y%m%d}.txt')},\nSlow,{slow.url('/seg/')},\n")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DAILYSEG_")}
+        env.update({**FETCH_ENV, "DAILYSEG_HOME": str(tmp_path / "home"), "DAILYSEG_SOURCES": str(sources)})
+        command = [DAILYSEG, "fetch", "--from", "2016-03-14", "--to", "2016-03-14"]
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while len(slow.seen) < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        interrupted = time.monotonic()
+        _, err = process.communicate(timeout=30)
+        assert process.returncode == 130 and "interrupted" in err and "Traceback" not in err
+        assert time.monotonic() - interrupted < 3  # the requests in flight end; no new one starts
+        assert len(slow.seen) < 12  # of 30 files (and the index page)
+        wh = open_warehouse(f"duckdb:///{tmp_path / 'home' / 'warehouse.duckdb'}")
+        try:
+            logged = set(wh.read_df("SELECT firm FROM fetch_log")["firm"])
+        finally:
+            wh.dispose()
+        assert logged == {"Quick"}  # the host that had finished is logged
+        for route in slow.routes.values():
+            route.delay = 0
+        again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+        assert again.returncode == 0
+        row = [line for line in again.stdout.splitlines() if line.startswith("Slow")][0].split()
+        assert int(row[1].replace("-", "0")) + int(row[3].replace("-", "0")) == 30  # new, or landed before
+        assert len(list((tmp_path / "home" / "landing" / "slow").iterdir())) == 30
+    finally:
+        quick.stop()
+        slow.stop()
