@@ -128,9 +128,10 @@ class _Run:
                 "day": day, "fetched_at": utc_now(), "outcome": outcome, **fields}
 
     def _planned(self, n: int) -> None:
-        with self._lock:
-            self._total += n
-            self._tick(0)
+        if n:
+            with self._lock:
+                self._total += n
+                self._tick(0)
 
     def _tick(self, n: int = 1) -> None:
         self._done += n
@@ -281,7 +282,7 @@ class _Run:
 
     def _new_path(self, source: Source, url: str, answer) -> str:
         folder = slugify(source.firm) or "firm"
-        name = file_name(answer.url if answer.url != url else url, answer.content_type)
+        name = file_name(url, answer.content_type)  # named after the address, wherever it redirected
         with self._lock:
             path = self.landing.path(folder, name)
             if self.claimed.get(path, url) != url:
