@@ -185,8 +185,10 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     if summary.raw_loaded:
         print(f"  from raw   {summary.raw_loaded:>12,}   (filings a stopped run committed but had not written to "
               "the lake)")
-    print("Not in the lake, so not rebuilt: the ingest history, the data-quality results (run dailyseg validate) "
-          "and the alert history (the next alerting validation announces every open finding as new).")
+    print("Not in the lake, so not rebuilt: the ingest history, the fetch log (the next fetch asks each address once "
+          "more without its ETag; files already landed are not written again), the data-quality results (run "
+          "dailyseg validate) and the alert history (the next alerting validation announces every open finding as "
+          "new).")
     return EXIT_OK
 
 
