@@ -4,6 +4,11 @@
 Runs once per US business day **D** (the run's logical date), at 12:30 New York time on the next
 business day, once the day's filings are due (noon ET):
 
+First, **fetch** downloads what the firms' web sites published into the landing zone (sources: the file
+`DAILYSEG_SOURCES`, else the Variable `dailyseg_sources`, else `$DAILYSEG_HOME/sources.csv`; nothing to do
+when there is none): dated addresses for D and the four business days before it, index pages as they
+are. A source that fails is logged and the others go on; the task fails only when it cannot run. Then:
+
 1. **ingest**: loads every new file in the landing zone (`DAILYSEG_LANDING`, a folder or an fsspec URL)
    into the warehouse and the Parquet lake; bad files go to the quarantine with their reason.
    Re-running changes nothing (files are recognised by content).
@@ -58,6 +63,11 @@ RETRY_POLICY = ExceptionRetryPolicy(rules=[
 )
 def daily_seg_load():
     @task
+    def fetch() -> dict:
+        """Download new filings from the firms' web sites into the landing zone."""
+        return tasks.run_fetch(get_current_context())
+
+    @task
     def ingest() -> dict:
         """Load what is new in the landing zone."""
         return tasks.run_ingest()
@@ -78,6 +88,7 @@ def daily_seg_load():
         return tasks.run_alert(get_current_context())
 
     loaded = ingest()
+    fetch() >> loaded
     publish(loaded)
     validate(loaded) >> alert()
 

@@ -8,12 +8,19 @@ defaults, and explicit arguments (CLI flags, Airflow connections) override the e
 - ``DAILYSEG_WAREHOUSE``  SQLAlchemy URL (default ``duckdb:///$DAILYSEG_HOME/warehouse.duckdb``;
                           production: ``postgresql+psycopg://user@host/db``)
 - ``DAILYSEG_LAKE``       Parquet lake, raw archive and quarantine (default ``$DAILYSEG_HOME/lake``)
-- ``DAILYSEG_LANDING``    where new filings arrive (default ``$DAILYSEG_HOME/landing``)
+- ``DAILYSEG_LANDING``    where new filings arrive (default ``$DAILYSEG_HOME/landing``; a folder, or an fsspec URL
+                          such as ``s3://bucket/landing``, kept as text)
 - ``DAILYSEG_MAX_FILE_MB`` largest file accepted (default 5)
 - ``DAILYSEG_SMTP_URL``, ``DAILYSEG_ALERT_FROM``, ``DAILYSEG_ALERT_TO``, ``DAILYSEG_SLACK_WEBHOOK_URL``
   alert channels; ``DAILYSEG_WARNING_CHANNEL`` (email, slack, both, none) where warnings go;
   ``DAILYSEG_ALERT_TIMEOUT``, ``DAILYSEG_ALERT_ATTEMPTS``, ``DAILYSEG_ALERT_BACKOFF`` delivery retries
   (see ``etl.alerts``).
+- ``DAILYSEG_SOURCES``    the sources file of ``dailyseg fetch`` (default ``$DAILYSEG_HOME/sources.csv``)
+- ``DAILYSEG_FETCH_CONTACT`` an email address or URL for the User-Agent of fetches (required to fetch)
+- ``DAILYSEG_FETCH_DELAY``, ``DAILYSEG_FETCH_TIMEOUT``, ``DAILYSEG_FETCH_ATTEMPTS``, ``DAILYSEG_FETCH_BACKOFF``
+  seconds between two requests to one host (default 1), connect and read timeout (default 20), tries
+  of a request that failed transiently (default 3) and the first wait between them (default 2; see
+  ``etl.fetch``).
 """
 
 from __future__ import annotations
@@ -21,6 +28,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+
+def is_url(location: str | Path) -> bool:
+    """Whether a location is an fsspec URL (``s3://bucket/landing``) rather than a local folder."""
+    return "://" in str(location) and not str(location).startswith("file://")
+
+
+def _location(value: str | Path) -> Path | str:
+    """A folder as a ``Path``; a URL as it is (a ``Path`` would fold its ``//``)."""
+    return value if is_url(value) else Path(value)
 
 
 def _env(name: str, environ: dict[str, str]) -> str | None:
@@ -33,7 +50,7 @@ class Settings:
     home: Path
     warehouse_url: str
     lake: Path
-    landing: Path
+    landing: Path | str  # a URL stays text
     max_file_bytes: int = 5 * 1024 * 1024
     batch_size: int = 500
     smtp_url: str | None = field(default=None, repr=False)
@@ -44,6 +61,17 @@ class Settings:
     alert_timeout: float = 10.0
     alert_attempts: int = 3
     alert_backoff: float = 2.0
+    sources: Path | None = None  # None: the default file, $DAILYSEG_HOME/sources.csv
+    fetch_contact: str | None = None
+    fetch_delay: float = 1.0
+    fetch_timeout: float = 20.0
+    fetch_attempts: int = 3
+    fetch_backoff: float = 2.0
+
+    @property
+    def sources_file(self) -> Path:
+        """The sources file ``dailyseg fetch`` reads: ``DAILYSEG_SOURCES``, else ``$DAILYSEG_HOME/sources.csv``."""
+        return self.sources if self.sources is not None else self.home / "sources.csv"
 
     @property
     def raw_zone(self) -> Path:
@@ -70,9 +98,11 @@ class Settings:
         clean = {k: v for k, v in overrides.items() if v is not None}
         if "warehouse_url" in clean:
             clean["warehouse_url"] = normalize_warehouse_url(str(clean["warehouse_url"]))
-        for key in ("home", "lake", "landing"):
+        for key in ("home", "lake", "sources"):
             if key in clean:
                 clean[key] = Path(clean[key])
+        if "landing" in clean:
+            clean["landing"] = _location(clean["landing"])
         return replace(self, **clean)
 
 
@@ -93,7 +123,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
     home = Path(_env("DAILYSEG_HOME", env) or "data")
     warehouse = _env("DAILYSEG_WAREHOUSE", env) or f"duckdb:///{home / 'warehouse.duckdb'}"
     lake = Path(_env("DAILYSEG_LAKE", env) or home / "lake")
-    landing = Path(_env("DAILYSEG_LANDING", env) or home / "landing")
+    landing = _location(_env("DAILYSEG_LANDING", env) or home / "landing")
     max_mb = _env("DAILYSEG_MAX_FILE_MB", env)
     alert_to = tuple(a.strip() for a in (_env("DAILYSEG_ALERT_TO", env) or "").split(",") if a.strip())
     settings = Settings(
@@ -110,5 +140,11 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
         alert_timeout=float(_env("DAILYSEG_ALERT_TIMEOUT", env) or 10),
         alert_attempts=max(1, int(_env("DAILYSEG_ALERT_ATTEMPTS", env) or 3)),
         alert_backoff=float(_env("DAILYSEG_ALERT_BACKOFF", env) or 2),
+        sources=Path(sources) if (sources := _env("DAILYSEG_SOURCES", env)) else None,
+        fetch_contact=_env("DAILYSEG_FETCH_CONTACT", env),
+        fetch_delay=max(0.0, float(_env("DAILYSEG_FETCH_DELAY", env) or 1)),
+        fetch_timeout=float(_env("DAILYSEG_FETCH_TIMEOUT", env) or 20),
+        fetch_attempts=max(1, int(_env("DAILYSEG_FETCH_ATTEMPTS", env) or 3)),
+        fetch_backoff=max(0.0, float(_env("DAILYSEG_FETCH_BACKOFF", env) or 2)),
     )
     return settings.with_overrides(**overrides)

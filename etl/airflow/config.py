@@ -4,7 +4,9 @@ Precedence, for each item: the environment variable (``DAILYSEG_WAREHOUSE``, ``D
 then the Airflow connection or Variable, then dailyseg's default (the embedded DuckDB under
 ``DAILYSEG_HOME``). Connections: ``dailyseg_warehouse`` (a PostgreSQL connection, or any connection
 whose extra has ``{"sqlalchemy_url": ...}``). Variables: ``dailyseg_home``, ``dailyseg_landing``,
-``dailyseg_lake``. Called at task run time, never while a DAG file is parsed.
+``dailyseg_lake``, ``dailyseg_fetch_contact`` and ``dailyseg_sources`` (the sources file's content, for
+``fetch``; ``DAILYSEG_SOURCES`` wins over it, and ``$DAILYSEG_HOME/sources.csv`` is read when neither is
+set). Called at task run time, never while a DAG file is parsed.
 """
 
 from __future__ import annotations
@@ -57,4 +59,20 @@ def airflow_settings() -> Settings:
         overrides["landing"] = landing
     if not env.get("DAILYSEG_LAKE") and (lake := _variable("dailyseg_lake")):
         overrides["lake"] = lake
+    if not env.get("DAILYSEG_FETCH_CONTACT") and (contact := _variable("dailyseg_fetch_contact")):
+        overrides["fetch_contact"] = contact
     return load_settings(**overrides)
+
+
+def airflow_sources(settings: Settings):
+    """The sources ``fetch`` works through: the file ``DAILYSEG_SOURCES`` names, else the Variable
+    ``dailyseg_sources`` (the file's content), else ``$DAILYSEG_HOME/sources.csv``; None when none of
+    them exists (a deployment that does not fetch)."""
+    from etl.fetch import parse_sources, read_sources
+    if os.environ.get("DAILYSEG_SOURCES"):
+        return read_sources(settings.sources_file)
+    if text := _variable("dailyseg_sources"):
+        return parse_sources(text, "the Airflow Variable dailyseg_sources")
+    if settings.sources_file.exists():
+        return read_sources(settings.sources_file)
+    return None

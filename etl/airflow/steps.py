@@ -1,6 +1,7 @@
 """The nightly job as plain functions, one per step: what each task of ``daily_seg_load`` calls.
 
-``ingest_landing`` loads whatever is new in the landing zone (a folder, or any fsspec URL whose
+``fetch_day`` downloads what the firms' web sites published into the landing zone, ``ingest_landing``
+loads whatever is new in the landing zone (a folder, or any fsspec URL whose
 filesystem is installed: its files are mirrored locally first), ``validate_day`` checks one business
 day, ``publish_day`` reports what the warehouse now holds for it, and ``alert_run`` sends the findings.
 Each takes the shared settings and returns a small JSON-able dict (Airflow passes them as XComs).
@@ -14,7 +15,7 @@ import logging
 from datetime import date
 from pathlib import Path
 
-from etl.settings import Settings
+from etl.settings import Settings, is_url
 
 
 class ChecksFailed(Exception):
@@ -23,10 +24,6 @@ class ChecksFailed(Exception):
     def __init__(self, message: str, summary: dict):
         super().__init__(message)
         self.summary = summary
-
-
-def _is_url(location: str) -> bool:
-    return "://" in location and not location.startswith("file://")
 
 
 def mirror_landing(url: str, home: Path) -> Path:
@@ -51,10 +48,32 @@ def mirror_landing(url: str, home: Path) -> Path:
     return mirror
 
 
+def fetch_day(settings: Settings, sources, day: date, wait: float = 60.0) -> dict:
+    """Fetch every source; dated addresses for ``day`` and the business days just before it (a filing
+    published late is still collected; the others are asked for conditionally). A source that fails is
+    reported, not raised. ``sources`` None: nothing configured, nothing to do."""
+    from etl.fetch.run import fetch, template_days
+    log = logging.getLogger(__name__)
+    if sources is None:
+        log.info("no sources file or dailyseg_sources Variable: nothing to fetch (the landing zone is loaded as it is)")
+        return {"sources": 0}
+    first = template_days(None, day)[0]
+    summary = fetch(settings, sources, first, day, wait=wait, on_message=log.warning)
+    failures = [{"firm": r.source.firm, "url": url, "reason": why} for r in summary.results for url, why in r.failures]
+    for failure in failures:
+        log.warning("fetch failed for %(firm)s: %(url)s: %(reason)s", failure)
+    result = {"run_id": summary.run_id, "sources": len(summary.results), "from": first.isoformat(),
+              "to": day.isoformat(), "failures": failures[:50], "seconds": round(summary.seconds, 2),
+              **{name: summary.total(name) for name in ("new", "republished", "unchanged", "not_published", "failed")}}
+    log.info("fetch: %(new)d new, %(republished)d re-published, %(unchanged)d unchanged, %(not_published)d not "
+             "published yet, %(failed)d failed, from %(sources)d sources", result)
+    return result
+
+
 def ingest_landing(settings: Settings, channels=None) -> dict:
     from etl.ingest.job import ingest
     landing = str(settings.landing)
-    folder = mirror_landing(landing, settings.home) if _is_url(landing) else Path(landing.removeprefix("file://"))
+    folder = mirror_landing(landing, settings.home) if is_url(landing) else Path(landing.removeprefix("file://"))
     if not folder.exists():
         folder.mkdir(parents=True, exist_ok=True)  # an empty landing zone is a quiet day, not an error
     summary = ingest([folder], settings, on_message=logging.getLogger(__name__).warning)

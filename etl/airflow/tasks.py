@@ -55,6 +55,14 @@ def alert_channels(settings):
     return list(channels.values())
 
 
+def run_fetch(context: dict[str, Any]) -> dict:
+    """Download what the sources published for the run's business day (and the few before it)."""
+    from etl.airflow.config import airflow_sources, airflow_settings
+    from etl.airflow.steps import fetch_day
+    settings = airflow_settings()
+    return fetch_day(settings, airflow_sources(settings), business_day_of(context), wait=WAREHOUSE_WAIT)
+
+
 def run_ingest() -> dict:
     """Queue for a busy embedded warehouse as long as the other steps do (``ingest`` alone gives up
     after a minute): a backfill runs many DAG runs at once, whatever the DAG's ``max_active_runs``."""

@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 from etl import UserError
-from etl.cli.printers import print_alert_report, print_ingest_summary, print_validation_summary, short_path
+from etl.cli.printers import (print_alert_report, print_fetch_summary, print_ingest_summary,
+                              print_validation_summary, short_path)
 from etl.cli.progress import ProgressBar
 
 EXIT_OK, EXIT_FAILED_CHECKS, EXIT_CANNOT_RUN = 0, 1, 2
@@ -37,6 +38,25 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if bar:
         bar.close()
     print_ingest_summary(summary, quarantine=settings.quarantine)
+    return EXIT_OK
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from etl.fetch import fetch, read_sources
+    settings = settings_of(args).with_overrides(landing=args.landing, sources=args.sources)
+    sources = read_sources(settings.sources_file)
+    if args.firm:
+        sources = [s for s in sources if args.firm.lower() in s.firm.lower()]
+        if not sources:
+            raise UsageError(f"no source in {settings.sources_file} has a firm name containing {args.firm!r}")
+    if not any(s.enabled for s in sources):
+        raise UsageError(f"nothing to fetch: no enabled source in {settings.sources_file}")
+    bar = None if args.quiet else ProgressBar("fetch")
+    summary = fetch(settings, sources, args.date_from, args.date_to, progress=bar, wait=args.wait,
+                    on_message=lambda m: print(m, file=sys.stderr))
+    if bar:
+        bar.close()
+    print_fetch_summary(summary)
     return EXIT_OK
 
 
@@ -167,8 +187,10 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     if summary.raw_loaded:
         print(f"  from raw   {summary.raw_loaded:>12,}   (filings a stopped run committed but had not written to "
               "the lake)")
-    print("Not in the lake, so not rebuilt: the ingest history, the data-quality results (run dailyseg validate) "
-          "and the alert history (the next alerting validation announces every open finding as new).")
+    print("Not in the lake, so not rebuilt: the ingest history, the fetch log (the next fetch asks each address once "
+          "more without its ETag; files already landed are not written again), the data-quality results (run "
+          "dailyseg validate) and the alert history (the next alerting validation announces every open finding as "
+          "new).")
     return EXIT_OK
 
 

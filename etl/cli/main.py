@@ -20,7 +20,7 @@ from etl import UserError, __version__
 from etl.form.catalog import STATEMENTS
 from etl.processes import Stopped, stop_on_sigterm
 
-from etl.cli.commands import (EXIT_CANNOT_RUN, EXIT_OK, EXIT_STOPPED, cmd_demo, cmd_generate, cmd_grant,
+from etl.cli.commands import (EXIT_CANNOT_RUN, EXIT_OK, EXIT_STOPPED, cmd_demo, cmd_fetch, cmd_generate, cmd_grant,
                               cmd_ingest, cmd_rebuild, cmd_report, cmd_rules, cmd_sql, cmd_trends, cmd_validate)
 
 
@@ -57,6 +57,32 @@ def build_parser() -> argparse.ArgumentParser:
                "(see README.md).")
     parser.add_argument("--version", action="version", version=f"dailyseg {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("fetch", help="download new filings from the firms' web sites into the landing zone",
+                       description="Download the filings each source in the sources file publishes (index pages "
+                                   "and dated address templates) into <landing>/<firm>/, asking each server "
+                                   "conditionally so that unchanged files are not downloaded again; a re-published "
+                                   "file is downloaded again. Every request is recorded in the warehouse's fetch_log. "
+                                   "Needs DAILYSEG_FETCH_CONTACT (an email address or web page, sent in the "
+                                   "User-Agent). Exit 0 when the run completed, even when some sources failed "
+                                   "(they are listed); 2 when it could not run.")
+    p.add_argument("--sources", metavar="FILE",
+                   help="the sources CSV (default: $DAILYSEG_SOURCES, else $DAILYSEG_HOME/sources.csv; see "
+                        "sources.example.csv)")
+    p.add_argument("--landing", metavar="DIR", help="where files land (default: $DAILYSEG_LANDING or "
+                                                    "$DAILYSEG_HOME/landing)")
+    p.add_argument("--from", dest="date_from", type=_date, metavar="DATE",
+                   help="first business day dated addresses are expanded for (default: 5 business days "
+                        "before --to)")
+    p.add_argument("--to", dest="date_to", type=_date, metavar="DATE",
+                   help="last business day dated addresses are expanded for (default: the previous business day)")
+    p.add_argument("--firm", metavar="NAME", help="only sources whose firm name contains NAME (case-insensitive)")
+    p.add_argument("--warehouse", metavar="URL",
+                   help="SQLAlchemy URL of the warehouse holding fetch_log (default: $DAILYSEG_WAREHOUSE, else the "
+                        "embedded DuckDB file under $DAILYSEG_HOME)")
+    _add_wait_flag(p)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_fetch)
 
     p = sub.add_parser("ingest", help="load filing files or folders into the warehouse and lake",
                        description="Load Daily Seg filings (text or HTML) from files or folders (recursive). "

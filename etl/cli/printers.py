@@ -103,3 +103,31 @@ def repair_text(repair) -> str:
             f"rebuilt from the lake ({repair.filings:,} filings, {repair.raw_loaded:,} more from the raw zone, "
             f"{repair.seconds:.1f} s) before this load. Ingest, validation and alert history start afresh: run "
             "dailyseg validate.")
+def print_fetch_summary(summary, out=sys.stdout, first: int = 20) -> None:
+    """A row per source (new, re-published, unchanged, not yet published, failed), then each failure with
+    its address and reason."""
+    from etl.settings import is_url
+    span = f"; dated addresses for {summary.date_from} to {summary.date_to}" if summary.date_from else ""
+    landing = summary.landing if is_url(summary.landing) else short_path(summary.landing)
+    print(f"Fetch run {summary.run_id} into {landing}{span}", file=out)
+    rows = [[r.source.firm, r.new, r.republished, r.unchanged, r.not_published, r.failed] for r in summary.results]
+    totals = ["total", *(summary.total(n) for n in ("new", "republished", "unchanged", "not_published", "failed"))]
+    print(table(["source", "new", "re-published", "unchanged", "not yet published", "failed"],
+                [[c if c != 0 else "-" for c in row] for row in rows + [totals]], right=(1, 2, 3, 4, 5)), file=out)
+    size = summary.bytes_received
+    amount = f"{size / 1e6:,.1f} MB" if size >= 1e6 else f"{size / 1e3:,.1f} kB"
+    print(f"{summary.requests:,} requests, {amount} downloaded in {summary.seconds:.1f} s", file=out)
+    failures = [(r.source.firm, url, why) for r in summary.results for url, why in r.failures]
+    if failures:
+        print(f"\nFailed ({len(failures):,}; the other sources went on):", file=out)
+        for firm, url, why in failures[:first]:
+            print(f"  {firm}: {url}\n      {why}", file=out)
+        if len(failures) > first:
+            print(f"  ... and {len(failures) - first:,} more: SELECT firm, url, error FROM fetch_log WHERE run_id = "
+                  f"'{summary.run_id}' AND outcome = 'failed'", file=out)
+    elsewhere = [(r.source.firm, r.other_hosts) for r in summary.results if r.other_hosts]
+    for firm, n in elsewhere:
+        print(f"\nNot followed: {n} filing link{'s' if n != 1 else ''} on {firm}'s index page to other hosts (list "
+              "them in the source's hosts column to follow them)", file=out)
+    if (summary.total("new") or summary.total("republished")) and not is_url(summary.landing):
+        print(f"\nNext: dailyseg ingest {landing}", file=out)

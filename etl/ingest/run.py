@@ -192,7 +192,7 @@ class _BatchBuilder:
             "raw_path": raw_path, "size_bytes": size, "statements": ",".join(parsed.statements),
             "n_values": len(parsed.values),
             "unknown_codes": ",".join(parsed.unknown_codes) or None,
-            "notes": "; ".join(parsed.notes) or None, "run_id": self.run_id,
+            "notes": "; ".join(parsed.notes) or None, "run_id": self.run_id, "source_url": None,
         }
         for key, value in row.items():
             self.filings[key].append(value)
@@ -366,6 +366,8 @@ class Ingestor:
                                                quarantined, already_known=known))
 
     def _flush(self, builder: _BatchBuilder) -> None:
+        if builder.count:  # the address each file's bytes were fetched from, if they were (dailyseg fetch)
+            builder.filings["source_url"] = self.warehouse.source_urls(builder.filings["sha256"])
         batch = builder.build()
         if not builder:
             return

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from etl.clock import file_stamp
 from etl.lake.durable import atomic_write
 from etl.locks import exclusive
-from etl.warehouse.tables import LAKE_VALUES
+from etl.warehouse.tables import FILINGS, LAKE_VALUES
 
 _TEXT = pa.string()
 _DICTIONARY = pa.dictionary(pa.int32(), _TEXT)
@@ -50,6 +50,15 @@ def _compact_schema(schema: pa.Schema) -> pa.Schema:
     return pa.schema([pa.field(f.name, _DICTIONARY) if f.type == _TEXT else f for f in schema])
 
 
+def _with_columns(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` plus the columns of ``schema`` it lacks, all null: a partition written before a column
+    existed (``filings.source_url``) reads as if that column had been empty."""
+    for field in schema:
+        if field.name not in table.column_names:
+            table = table.append_column(field.name, pa.nulls(table.num_rows, field.type))
+    return table
+
+
 def _rewrite(path: Path, new_rows: pa.Table, replaced_ids: pa.Array, sort) -> None:
     """Rewrite one partition with ``new_rows`` in place of the rows of ``replaced_ids``.
 
@@ -64,7 +73,7 @@ def _rewrite(path: Path, new_rows: pa.Table, replaced_ids: pa.Array, sort) -> No
     table = new_rows.cast(compact)
     if path.exists():
         text = [f.name for f in new_rows.schema if f.type == _TEXT]
-        old = pq.read_table(path, read_dictionary=text).select(compact.names).cast(compact)
+        old = _with_columns(pq.read_table(path, read_dictionary=text), compact).select(compact.names).cast(compact)
         replaced = pc.is_in(old["filing_id"], value_set=replaced_ids)
         if pc.any(replaced).as_py():
             old = old.filter(pc.invert(replaced))
@@ -156,7 +165,8 @@ def read_month(lake: Path, year: int, month: int) -> tuple[pa.Table, pa.Table]:
     writer renaming new partitions in between cannot pair one version of the filings with another of
     their values."""
     with _locked(lake):
-        filings = pq.read_table(_partition_dir(lake, "filings", year, month) / "part-0.parquet")
+        filings = _with_columns(pq.read_table(_partition_dir(lake, "filings", year, month) / "part-0.parquet"),
+                                FILINGS)
         values_file = _partition_dir(lake, "seg_values", year, month) / "part-0.parquet"
         values = pq.read_table(values_file) if values_file.exists() else LAKE_VALUES.empty_table()
     return filings, values.select(LAKE_VALUES.names).cast(LAKE_VALUES)

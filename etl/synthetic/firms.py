@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import math
 import random
-import re
-import unicodedata
 from dataclasses import dataclass, field
 
+from etl.form.files import slugify
 from etl.synthetic.render import RenderStyle
 
 # -- firms ----------------------------------------------------------------------------------------------
@@ -67,12 +66,6 @@ _LAST_NAMES = ("Okafor", "Lindqvist", "Reyes", "Chen", "Kowalski", "Brennan", "H
                "Moreau", "Patel", "Sullivan", "Novak", "Adeyemi", "Schultz", "Romano", "Whitaker", "Kim")
 _REGIONS = ("Pacific", "Atlantic", "Midwest", "Gulf", "Great Lakes", "Mountain", "Northern", "Southern")
 _AREA_CODES = ("312", "212", "646", "917", "773", "816", "402", "952", "415", "713")
-
-
-def slugify(name: str) -> str:
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    ascii_name = ascii_name.replace("&", " and ")
-    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
 
 
 def _firm_sizes(n: int, rng: random.Random) -> list[int]:

@@ -7,11 +7,13 @@ interface and the same tables and views (``sql/``).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from etl.settings import normalize_warehouse_url
 from etl.warehouse.base import LoadBatch, Warehouse, WarehouseError, first_line, redact_url
 
 __all__ = ["DATABASE_ERRORS", "LoadBatch", "Warehouse", "WarehouseError", "exclusive_job", "exclusive_writer",
-           "first_line", "open_warehouse", "redact_url"]
+           "first_line", "open_warehouse", "redact_url", "warehouse_trouble_as"]
 
 
 def _database_errors() -> tuple[type[BaseException], ...]:
@@ -75,3 +77,16 @@ def exclusive_job(url: str, job: str, wait: float = 60.0, on_message=None):
         from etl.warehouse.postgres_backend import advisory_lock
         return advisory_lock(normalized, job, wait, on_message)
     return exclusive_writer(url, wait, on_message)
+
+
+@contextmanager
+def warehouse_trouble_as(error: type[Exception], during: str):
+    """Turn what a warehouse can throw at a command (a busy writer lock, a database that cannot be opened
+    or fails mid-way) into ``error``, one line for the user; ``during`` says when ("during the run")."""
+    from etl.locks import LockBusy
+    try:
+        yield
+    except (LockBusy, WarehouseError) as exc:
+        raise error(str(exc)) from None
+    except DATABASE_ERRORS as exc:
+        raise error(f"the warehouse failed {during}: {first_line(exc)}") from None

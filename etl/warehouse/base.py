@@ -260,6 +260,29 @@ class Warehouse:
             result = conn.execute(sa.text(sql).bindparams(sa.bindparam("ids", expanding=True)), {"ids": ids})
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
+    # -- the fetch log ---------------------------------------------------------------------------------
+    def fetch_log_state(self) -> pd.DataFrame:
+        """The last known state of each address ``dailyseg fetch`` got a file from: url, sha256, etag,
+        last_modified, landing_path (the validators of the next conditional request)."""
+        return self.read_df(
+            "SELECT url, sha256, etag, last_modified, landing_path FROM ("
+            " SELECT url, sha256, etag, last_modified, landing_path, row_number() OVER ("
+            "  PARTITION BY url ORDER BY fetched_at DESC) AS newest"
+            " FROM fetch_log WHERE kind = 'file' AND sha256 IS NOT NULL) AS last_known WHERE newest = 1")
+
+    def append_fetch_log(self, rows: pa.Table) -> None:
+        with self.begin() as conn:
+            self.insert_arrow(conn, "fetch_log", rows)
+
+    def source_urls(self, hashes: list[str]) -> list[str | None]:
+        """For each file hash, the address its bytes were first fetched from (None when never fetched)."""
+        first: dict[str, str] = {}
+        for chunk in _chunks(sorted(set(hashes)), 1000):
+            found = self.read_in("SELECT sha256, url FROM fetch_log WHERE sha256 IN :ids AND landing_path IS NOT NULL "
+                                 "ORDER BY fetched_at DESC", chunk)
+            first.update(zip(found["sha256"], found["url"]))  # the earliest fetch is written last
+        return [first.get(sha) for sha in hashes]
+
     # -- runs -----------------------------------------------------------------------------------------
     def start_run(self, run_id: str, started_at, sources: str) -> None:
         with self.begin() as conn:

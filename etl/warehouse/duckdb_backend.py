@@ -130,6 +130,10 @@ class DuckDBWarehouse(Warehouse):
         wanted = list(hashes)
         return self._with_memory(lambda: super(DuckDBWarehouse, self).hashes_held(wanted))
 
+    def source_urls(self, hashes) -> list:
+        wanted = list(hashes)
+        return self._with_memory(lambda: super(DuckDBWarehouse, self).source_urls(wanted))
+
     def rejections_held(self, hashes, unhashed=()) -> set:
         wanted, paths = list(hashes), list(unhashed)
         return self._with_memory(lambda: super(DuckDBWarehouse, self).rejections_held(wanted, paths))

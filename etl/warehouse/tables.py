@@ -23,7 +23,7 @@ _FILING_KEY = [("filing_id", _TEXT), ("firm", _TEXT), ("end_date", pa.date32()),
 FILINGS = pa.schema([
     *_FILING_KEY, ("form", _TEXT), ("source_path", _TEXT), ("sha256", _TEXT), ("loaded_at", pa.timestamp("us")),
     ("raw_path", _TEXT), ("size_bytes", pa.int64()), ("statements", _TEXT), ("n_values", pa.int32()),
-    ("unknown_codes", _TEXT), ("notes", _TEXT), ("run_id", _TEXT),
+    ("unknown_codes", _TEXT), ("notes", _TEXT), ("run_id", _TEXT), ("source_url", _TEXT),
 ])
 FILING_STATEMENTS = pa.schema([
     *_FILING_KEY, ("statement", _TEXT), ("n_values", pa.int32()),
@@ -42,12 +42,19 @@ LANDED_FILES = pa.schema([
     ("path", _TEXT), ("size_bytes", pa.int64()), ("mtime_ns", pa.int64()), ("sha256", _TEXT),
     ("read_at", pa.timestamp("us")),
 ])
+#: One row per address ``dailyseg fetch`` requested (``etl.fetch``): what came back and where it landed.
+FETCH_LOG = pa.schema([
+    ("run_id", _TEXT), ("firm", _TEXT), ("source", _TEXT), ("url", _TEXT), ("kind", _TEXT), ("day", pa.date32()),
+    ("fetched_at", pa.timestamp("us")), ("http_status", pa.int32()), ("bytes", pa.int64()), ("sha256", _TEXT),
+    ("etag", _TEXT), ("last_modified", _TEXT), ("landing_path", _TEXT), ("outcome", _TEXT), ("error", _TEXT),
+    ("attempts", pa.int32()),
+])
 #: The lake's copy of ``seg_values`` keeps each value's file hash too (the warehouse has it in ``filings``).
 LAKE_VALUES = SEG_VALUES.append(pa.field("sha256", _TEXT))
 
 #: Warehouse table -> its schema, for the checks that the DDL declares the same.
 LOAD_TABLES = {"filings": FILINGS, "filing_statements": FILING_STATEMENTS, "seg_values": SEG_VALUES,
-               "rejected_filings": REJECTED_FILINGS, "landed_files": LANDED_FILES}
+               "rejected_filings": REJECTED_FILINGS, "landed_files": LANDED_FILES, "fetch_log": FETCH_LOG}
 
 
 def columns(schema: pa.Schema) -> tuple[str, ...]:

@@ -23,6 +23,7 @@ from etl.warehouse import open_warehouse
 from tests.alerts.receivers import SmtpReceiver, WebhookReceiver
 from tests.conftest import REPO
 from tests.dq.planted import _read, _write
+from tests.fetch.sites import Site
 
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 DAY = date(2016, 3, 14)
@@ -46,7 +47,8 @@ def test_dag_file_imports_cleanly_with_owner_tags_retries_and_docs(airflow_db):
     assert {"dailyseg"} <= set(dag.tags) and "daily_seg_load" in dag.doc_md
     assert isinstance(dag.timetable, BusinessDayTimetable)
     assert dag.max_active_runs == 1
-    assert sorted(t.task_id for t in dag.tasks) == ["alert", "ingest", "publish", "validate"]
+    assert sorted(t.task_id for t in dag.tasks) == ["alert", "fetch", "ingest", "publish", "validate"]
+    assert dag.get_task("ingest").upstream_task_ids == {"fetch"}  # fetch first, as its own task
     for t in dag.tasks:
         assert t.owner == "dailyseg" and t.retries == 3 and t.on_failure_callback
     assert dag.get_task("alert").trigger_rule == "all_done"
@@ -130,8 +132,8 @@ def test_a_clean_day_loads_validates_publishes_and_a_rerun_changes_nothing(airfl
     env = dag_env(tmp_path, landing_with(tmp_path, planted_break=False), smtp, hook)
     result = dags_test(env)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert task_states(airflow_db) == {"ingest": "success", "publish": "success", "validate": "success",
-                                       "alert": "success"}
+    assert task_states(airflow_db) == {"fetch": "success", "ingest": "success", "publish": "success",
+                                       "validate": "success", "alert": "success"}
     counts = warehouse_counts(tmp_path / "home")
     assert counts[0] == 12 and counts[2] == 0  # 4 firms x 3 business days, nothing rejected
     wh = open_warehouse(f"duckdb:///{tmp_path / 'home' / 'warehouse.duckdb'}")
@@ -149,8 +151,8 @@ def test_a_planted_error_fails_validation_but_publishes_and_alerts(airflow_db, t
     smtp, hook = receivers
     env = dag_env(tmp_path, landing_with(tmp_path, planted_break=True), smtp, hook)
     result = dags_test(env)
-    assert task_states(airflow_db) == {"ingest": "success", "publish": "success", "validate": "failed",
-                                       "alert": "success"}
+    assert task_states(airflow_db) == {"fetch": "success", "ingest": "success", "publish": "success",
+                                       "validate": "failed", "alert": "success"}
     assert result.returncode != 0 or "failed" in (result.stdout + result.stderr).lower()
     assert warehouse_counts(tmp_path / "home")[0] == 12  # the good filings (and the bad one) are loaded
     firm = make_firms(4, 8)[0].name
@@ -182,3 +184,53 @@ def test_failure_callback_reaches_the_alert_channels(tmp_path, receivers, monkey
     text = smtp.messages[0]["message"].get_body(("plain",)).get_content()
     assert "daily_seg_load.ingest failed: RuntimeError: warehouse unreachable" in text
     assert "http://af/log" in text and "2016-03-14" in text
+
+
+@pytest.fixture
+def firm_sites():
+    made = [Site(), Site(), Site()]
+    yield made
+    for site in made:
+        site.stop()
+
+
+def test_the_nightly_run_fetches_the_published_filings_then_loads_them(airflow_db, tmp_path, receivers, firm_sites):
+    """fetch collects what the firms' web sites (real HTTP servers on loopback) published, with the sources
+    and contact given as Airflow Variables, and ingest loads it; a site that is down is reported and the
+    rest loads."""
+    smtp, hook = receivers
+    index, dated, down = firm_sites
+    published = tmp_path / "published"
+    generate_filings(published, firms=2, start=date(2016, 3, 8), end=DAY, seed=8, amend_rate=0)
+    first, second = make_firms(2, 8)
+    links = []
+    for path in sorted(published.glob(f"*/{first.slug}.txt")):
+        index.publish(f"/seg/{path.parent.name}.txt", path.read_bytes())
+        links.append(f"{path.parent.name}.txt")
+    index.page("/seg/", links)
+    for path in sorted(published.glob(f"*/{second.slug}.txt")):
+        dated.publish(f"/daily/{path.parent.name}.txt", path.read_bytes())
+    down.page("/seg/", [], status=404)
+    env = dag_env(tmp_path, tmp_path / "landing", smtp, hook)
+    env.update({
+        "AIRFLOW_VAR_DAILYSEG_SOURCES": "firm,url,pattern\n"
+                                        f"{first.name},{index.url('/seg/')},\n"
+                                        f"{second.name},{dated.url('/daily/{date:%Y-%m-%d}.txt')},\n"
+                                        f"Gone Futures LLC,{down.url('/seg/')},\n",
+        "AIRFLOW_VAR_DAILYSEG_FETCH_CONTACT": "data-team@example.com",
+        "DAILYSEG_FETCH_DELAY": "0",
+    })
+    result = dags_test(env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert task_states(airflow_db) == {"fetch": "success", "ingest": "success", "publish": "success",
+                                       "validate": "success", "alert": "success"}
+    assert "data-team@example.com" in index.seen[0].headers["user-agent"]
+    wh = open_warehouse(f"duckdb:///{tmp_path / 'home' / 'warehouse.duckdb'}")
+    try:
+        filings = wh.read_df("SELECT firm, end_date, source_url FROM filings")
+        failed = wh.read_df("SELECT firm, error FROM fetch_log WHERE outcome = 'failed'")
+    finally:
+        wh.dispose()
+    assert len(filings) == 10  # 2 firms x the 5 business days up to the run's day, all fetched, all loaded
+    assert filings["source_url"].str.startswith(("http://127.0.0.1:",)).all()
+    assert list(failed["firm"]) == ["Gone Futures LLC"] and "404 Not Found" in failed["error"][0]

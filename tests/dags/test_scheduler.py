@@ -113,7 +113,8 @@ def test_scheduler_runs_daily_seg_load_on_postgres(executor, tmp_path):
             state = _wait(finished, 300, "daily_seg_load to finish", logs)
             tasks = dict(query("SELECT task_id, state FROM task_instance WHERE run_id = 'test_run'"))
             assert state == "success", (tasks, [p.read_text()[-2000:] for p in logs if p.exists()])
-            assert tasks == {"ingest": "success", "publish": "success", "validate": "success", "alert": "success"}
+            assert tasks == {"fetch": "success", "ingest": "success", "publish": "success", "validate": "success",
+                             "alert": "success"}
             if executor == "CeleryExecutor":
                 assert "celery@" in logs[3].read_text() or "ready" in logs[3].read_text().lower()
         wh = open_warehouse(f"duckdb:///{tmp_path / 'home' / 'warehouse.duckdb'}")
