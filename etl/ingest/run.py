@@ -346,9 +346,10 @@ class Ingestor:
         known = (source, sha) in rejected_keys
         quarantined = None
         if not known:
+            now = utc_now()  # one instant for the reason file and the row: a rebuild reads one back as the other
             reason = {"source_path": source, "sha256": sha, "reason_code": prepared.reason_code,
                       "reason": prepared.reason, "line_no": prepared.line_no, "run_id": self.run_id,
-                      "rejected_at": utc_now().isoformat(timespec="seconds")}
+                      "rejected_at": now.isoformat(timespec="seconds")}
             if prepared.detail:
                 reason["detail"] = prepared.detail
             try:
@@ -358,7 +359,7 @@ class Ingestor:
                 raise IngestError(f"cannot write to the quarantine under {self.settings.lake}: {exc}") from None
             builder.add_rejection({
                 "source_path": source, "sha256": sha, "reason": prepared.reason, "line_no": prepared.line_no,
-                "rejected_at": utc_now(), "reason_code": prepared.reason_code, "quarantine_path": quarantined,
+                "rejected_at": now, "reason_code": prepared.reason_code, "quarantine_path": quarantined,
                 "size_bytes": prepared.size, "run_id": self.run_id,
             })
             rejected_keys.add((source, sha))
