@@ -36,15 +36,17 @@ DEFAULT_LIMIT = 1000
 DEFAULT_TIMEOUT = 300.0
 _CHUNK = 1000  # rows per fetch
 
-#: how DuckDB opens the file for a query typed by a person (all fixed at connect time, then locked)
+#: how DuckDB opens the file for a query typed by a person; the configuration is then locked
 DUCKDB_READER_CONFIG = {
     "enable_external_access": False,
     "autoload_known_extensions": False,
     "autoinstall_known_extensions": False,
     "allow_community_extensions": False,
     "allow_persistent_secrets": False,
-    "lock_configuration": True,
 }
+#: set on the connection before the lock (DuckDB takes them per connection, not at connect time)
+_DUCKDB_READER_SETTINGS = ("SET enable_progress_bar = false",  # it is drawn on stdout, into the rows
+                           "SET lock_configuration = true")
 
 _COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
 # what a read-only connection says when a query tries to write or reach outside the warehouse
@@ -144,6 +146,8 @@ def _duckdb_reader(url: str, sql: str, watchdog: _Watchdog):
     conn = duckdb.connect(str(path), read_only=True, config=DUCKDB_READER_CONFIG)
     watchdog.interrupt = conn.interrupt
     try:
+        for setting in _DUCKDB_READER_SETTINGS:
+            conn.execute(setting)
         watchdog.arm()
         cursor = conn.execute(sql)
         watchdog.disarm()

@@ -117,6 +117,8 @@ def test_duckdb_connection_attaches_copies_installs_and_writes_nothing(duck, tmp
     assert "read-only" in refused(duck, "CREATE TABLE stolen AS SELECT 1")
     assert list(tmp_path.iterdir()) == []  # nothing written anywhere
     assert count(duck) == before
+    with read_only_rows(duck, "SELECT current_setting('enable_progress_bar')") as (_, chunks):
+        assert list(chunks) == [[(False,)]]  # DuckDB would draw its bar on stdout, among the rows
 
 
 def test_duckdb_waits_for_a_writer_then_reads_what_it_committed(duck):
