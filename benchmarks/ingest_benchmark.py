@@ -66,8 +66,9 @@ def process_tree(pid: int) -> list[int]:
     return pids
 
 
-def run_measured(cmd: list[str], env: dict[str, str], ok_codes=(0,)) -> tuple[float, float, str]:
-    """(wall seconds, peak memory in MB, stdout) of one command.
+def run_measured(cmd: list[str], env: dict[str, str], ok_codes=(0,), keep_output: bool = True
+                 ) -> tuple[float, float, str]:
+    """(wall seconds, peak memory in MB, stdout) of one command (stdout discarded unless ``keep_output``).
 
     Peak memory is the larger of the command's own high-water mark (VmHWM, which starts afresh at
     exec) and the highest resident total of the command and its workers, sampled every 50 ms. (The
@@ -76,7 +77,8 @@ def run_measured(cmd: list[str], env: dict[str, str], ok_codes=(0,)) -> tuple[fl
     """
     import threading
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE if keep_output else subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
     outputs: list[str] = []
     reader = threading.Thread(target=lambda: outputs.extend(proc.communicate()), daemon=True)
     reader.start()
@@ -89,6 +91,7 @@ def run_measured(cmd: list[str], env: dict[str, str], ok_codes=(0,)) -> tuple[fl
     wall = time.perf_counter() - started
     reader.join()
     out, err = outputs
+    out = out or ""
     if proc.returncode not in ok_codes:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{out}\n{err}")
     return wall, peak_kb / 1024, out
