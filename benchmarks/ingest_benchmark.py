@@ -42,6 +42,18 @@ def drop_database(url: str, admin: str = PG_ADMIN) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
+def backend_env(work: Path, backend: str, prefix: str) -> tuple[dict[str, str], str | None]:
+    """The environment of ``dailyseg`` commands on ``backend`` (home ``work/home-<backend>``), and the
+    PostgreSQL database created for it (None for DuckDB), to drop afterwards."""
+    home = work / f"home-{backend}"
+    env = dict(os.environ, DAILYSEG_HOME=str(home), GX_ANALYTICS_ENABLED="false")
+    if backend == "duckdb":
+        env["DAILYSEG_WAREHOUSE"] = f"duckdb:///{home / 'warehouse.duckdb'}"
+        return env, None
+    env["DAILYSEG_WAREHOUSE"] = create_database(prefix)
+    return env, env["DAILYSEG_WAREHOUSE"]
+
+
 def _status_kb(pid: int, field: str) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -127,12 +139,7 @@ def main() -> None:
     print(f"{'backend':<11} {'run':<7} {'wall s':>7} {'filings/s':>10} {'values/s':>10} {'peak MB':>8}  values")
 
     for backend in args.backends.split(","):
-        env = dict(os.environ, DAILYSEG_HOME=str(work / f"home-{backend}"), GX_ANALYTICS_ENABLED="false")
-        database = None
-        if backend == "duckdb":
-            env["DAILYSEG_WAREHOUSE"] = f"duckdb:///{work / f'home-{backend}' / 'warehouse.duckdb'}"
-        else:
-            database = env["DAILYSEG_WAREHOUSE"] = create_database("dailyseg_bench")
+        env, database = backend_env(work, backend, "dailyseg_bench")
         try:
             for label in ("fresh", "re-run"):
                 wall, peak, out = run_measured([DAILYSEG, "ingest", str(work / "landing"), "--quiet"], env)

@@ -14,13 +14,12 @@ and its ratio to its own floor. Target: the command's peak does not grow with th
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest_benchmark import DAILYSEG, create_database, drop_database, run_measured  # noqa: E402
+from ingest_benchmark import DAILYSEG, backend_env, drop_database, run_measured  # noqa: E402
 
 QUERIES = {
     "duckdb": "SELECT i, repeat('x', 200) AS pad FROM range({n}) t(i)",
@@ -53,13 +52,7 @@ def main() -> None:
     print(f"{'backend':<11} {'rows':>10} {'wall s':>7} {'rows/s':>10} {'peak MB':>8} {'x floor':>8}   "
           f"{'read whole MB':>13} {'x floor':>8}")
     for backend in args.backends.split(","):
-        home = work / f"home-{backend}"
-        env = dict(os.environ, DAILYSEG_HOME=str(home), GX_ANALYTICS_ENABLED="false")
-        database = None
-        if backend == "duckdb":
-            env["DAILYSEG_WAREHOUSE"] = f"duckdb:///{home / 'warehouse.duckdb'}"
-        else:
-            database = env["DAILYSEG_WAREHOUSE"] = create_database("dailyseg_sql_bench")
+        env, database = backend_env(work, backend, "dailyseg_sql_bench")
         try:
             floors = None
             for n in counts:
