@@ -47,6 +47,18 @@ def drop_database(url: str, admin: str = PG_ADMIN) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
+def backend_env(work: Path, backend: str, prefix: str, home_name: str | None = None) -> tuple[dict[str, str], str | None]:
+    """The environment of ``dailyseg`` commands on ``backend`` (home ``work/home-<backend>``, or
+    ``work/<home_name>``), and the PostgreSQL database created for it (None for DuckDB), to drop afterwards."""
+    home = work / (home_name or f"home-{backend}")
+    env = dict(os.environ, DAILYSEG_HOME=str(home), GX_ANALYTICS_ENABLED="false")
+    if backend == "duckdb":
+        env["DAILYSEG_WAREHOUSE"] = f"duckdb:///{home / 'warehouse.duckdb'}"
+        return env, None
+    env["DAILYSEG_WAREHOUSE"] = create_database(prefix)
+    return env, env["DAILYSEG_WAREHOUSE"]
+
+
 def _status_kb(pid: int, field: str) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -71,8 +83,9 @@ def process_tree(pid: int) -> list[int]:
     return pids
 
 
-def run_measured(cmd: list[str], env: dict[str, str], ok_codes=(0,)) -> tuple[float, float, str]:
-    """(wall seconds, peak memory in MB, stdout) of one command.
+def run_measured(cmd: list[str], env: dict[str, str], ok_codes=(0,), keep_output: bool = True
+                 ) -> tuple[float, float, str]:
+    """(wall seconds, peak memory in MB, stdout) of one command (stdout discarded unless ``keep_output``).
 
     Peak memory is the larger of the command's own high-water mark (VmHWM, which starts afresh at
     exec) and the highest resident total of the command and its workers, sampled every 50 ms. (The
@@ -81,7 +94,8 @@ def run_measured(cmd: list[str], env: dict[str, str], ok_codes=(0,)) -> tuple[fl
     """
     import threading
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE if keep_output else subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
     outputs: list[str] = []
     reader = threading.Thread(target=lambda: outputs.extend(proc.communicate()), daemon=True)
     reader.start()
@@ -94,6 +108,7 @@ def run_measured(cmd: list[str], env: dict[str, str], ok_codes=(0,)) -> tuple[fl
     wall = time.perf_counter() - started
     reader.join()
     out, err = outputs
+    out = out or ""
     if proc.returncode not in ok_codes:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{out}\n{err}")
     return wall, peak_kb / 1024, out
@@ -173,13 +188,7 @@ def main() -> None:
         runs = args.repeat if backend == "duckdb" else 1
         walls = []
         for n in range(runs):
-            home = work / f"home-{backend}-{n}"
-            env = dict(os.environ, DAILYSEG_HOME=str(home), GX_ANALYTICS_ENABLED="false")
-            database = None
-            if backend == "duckdb":
-                env["DAILYSEG_WAREHOUSE"] = f"duckdb:///{home / 'warehouse.duckdb'}"
-            else:
-                database = env["DAILYSEG_WAREHOUSE"] = create_database("dailyseg_bench")
+            env, database = backend_env(work, backend, "dailyseg_bench", home_name=f"home-{backend}-{n}")
             try:
                 for label in ("fresh", "re-run") if n == runs - 1 else ("fresh",):
                     wall, peak, out = run_measured([DAILYSEG, "ingest", str(work / "landing"), "--quiet"], env)

@@ -2,7 +2,9 @@
 
 From the CLI the channels come from ``DAILYSEG_SMTP_URL`` (``smtp://user:pass@host:port``, add
 ``?starttls=true``; ``smtps://`` for TLS from the start), ``DAILYSEG_ALERT_FROM``, ``DAILYSEG_ALERT_TO``
-and ``DAILYSEG_SLACK_WEBHOOK_URL``. Under Airflow the same messages go through the SMTP and Slack
+and ``DAILYSEG_SLACK_WEBHOOK_URL``. A password never travels in clear text: a URL that carries one must
+ask for TLS, except ``?allow_plaintext_auth=true`` towards a server on this machine (a test server on a
+loopback address). Under Airflow the same messages go through the SMTP and Slack
 providers' hooks with the ``dailyseg_smtp`` and ``dailyseg_slack`` connections.
 
 ``deliver`` tries a channel a bounded number of times with exponential backoff and returns what
@@ -12,6 +14,7 @@ removed.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import smtplib
 import socket
@@ -103,6 +106,13 @@ class SmtpChannel:
         self.starttls = options.get("starttls") in ("1", "true", "yes")
         self.user = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
+        if self.password and not (self.ssl or self.starttls):
+            if options.get("allow_plaintext_auth") not in ("1", "true", "yes"):
+                raise ValueError("DAILYSEG_SMTP_URL carries a password but asks for no TLS: use smtps:// or add "
+                                 "?starttls=true (a password is never sent in clear text)")
+            if not _is_loopback(self.host):
+                raise ValueError("allow_plaintext_auth in DAILYSEG_SMTP_URL is for a test server on this machine "
+                                 f"only, not {self.host}: use smtps:// or ?starttls=true")
         self.sender = sender or f"dailyseg@{socket.gethostname()}"
         self.recipients = list(recipients)
         self.timeout = timeout
@@ -124,6 +134,15 @@ class SmtpChannel:
                 client.send_message(message)
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}", transient=_smtp_transient(exc)) from None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class SlackWebhookChannel:

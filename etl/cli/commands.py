@@ -161,7 +161,14 @@ def cmd_sql(args: argparse.Namespace) -> int:
         if not path.is_file():
             raise UsageError(f"no such query file: {path}")
         text = path.read_text(encoding="utf-8")
-    print(run_query(settings, text, fmt=args.format, limit=args.limit, wait=args.wait))
+    outcome = run_query(settings, text, sys.stdout, fmt=args.format, limit=args.limit, timeout=args.timeout,
+                        wait=args.wait, on_message=lambda m: print(m, file=sys.stderr))
+    if outcome.more:
+        note = (f"(the first {outcome.rows:,} rows; the query returns more: raise --limit, or use "
+                "--format csv --limit 0 for every row)")
+        print(note, file=sys.stderr if args.format == "csv" else sys.stdout)
+    elif args.format == "table":
+        print(f"({outcome.rows:,} row{'' if outcome.rows == 1 else 's'})")
     return EXIT_OK
 
 

@@ -17,6 +17,7 @@ import traceback
 from datetime import date
 
 from etl import UserError, __version__
+from etl.analyst.query import DEFAULT_LIMIT, DEFAULT_TIMEOUT
 from etl.form.catalog import STATEMENTS
 from etl.processes import Stopped, stop_on_sigterm
 
@@ -162,14 +163,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_location_flags(p)
     p.set_defaults(func=cmd_trends)
 
-    p = sub.add_parser("sql", help="run a query (text or a .sql file) on the warehouse and print the rows",
+    p = sub.add_parser("sql", help="run a read-only query (text or a .sql file) on the warehouse and print the rows",
                        description="Run one SELECT on the warehouse, e.g. a starter query from sql/queries/, and "
-                                   "print the rows as a table (or CSV). The warehouse is opened the same way as "
-                                   "by every other command, so no database client is needed.")
+                                   "print the rows as a table (or CSV). The query cannot change anything: on "
+                                   "DuckDB the file is opened read-only with access to other files and extensions "
+                                   "disabled, on PostgreSQL it runs in a read-only transaction that is rolled "
+                                   "back. Rows are streamed, never read whole.")
     p.add_argument("query", metavar="QUERY", help="SQL text, or the path of a .sql file")
     p.add_argument("--format", choices=("table", "csv"), default="table", help="output format (default table)")
-    p.add_argument("--limit", type=int, default=200, metavar="N",
-                   help="print at most N rows in a table (default 200; CSV prints all)")
+    p.add_argument("--limit", type=int, default=DEFAULT_LIMIT, metavar="N",
+                   help=f"read at most N rows (default {DEFAULT_LIMIT:,}); with --format csv, 0 streams every row")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help=f"stop the query when it runs longer than this without producing rows "
+                        f"(default {DEFAULT_TIMEOUT:g})")
     _add_wait_flag(p)
     _add_location_flags(p)
     p.set_defaults(func=cmd_sql)

@@ -4,8 +4,9 @@ A file-backed GX project lives under ``$DAILYSEG_HOME/gx``; its Data Docs site i
 ``$DAILYSEG_HOME/data_docs``. Usage analytics are switched off before GX is imported and progress
 bars are off, so a validation makes no network call and prints nothing of its own. Pandas frames are
 validated in memory; on PostgreSQL the statement frame is validated where it lies, in SQL. The
-warehouse URL never enters the GX project files: GX reads it from an environment variable of this
-process.
+warehouse URL, password included, never enters the GX project files nor any environment: the project
+names it as a config variable, and GX takes its value from the context's runtime environment, a
+dictionary of this process that nothing is copied from.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ class GXRunner:
         from great_expectations.data_context.types.base import ProgressBarsConfig
         self.gx = gx
         home.mkdir(parents=True, exist_ok=True)
-        self.context = gx.get_context(mode="file", project_root_dir=str(home))
+        # config variables given here win over the environment; GX keeps this very dictionary
+        self.context = gx.get_context(mode="file", project_root_dir=str(home), runtime_environment={})
         variables = self.context.variables
         variables.progress_bars = ProgressBarsConfig(globally=False)
         variables.analytics_enabled = False
@@ -94,7 +96,7 @@ class GXRunner:
     def validate_table(self, suite_name: str, specs: list[dict], url: str, table: str, index_columns: list[str],
                        run_name: str) -> SuiteOutcome:
         """Validate a table of the PostgreSQL warehouse, GX pushing every metric down as SQL."""
-        os.environ[_GX_URL_VARIABLE] = url
+        self.context.runtime_environment[_GX_URL_VARIABLE] = url
         source = self.context.data_sources.add_or_update_postgres(
             _SQL_SOURCE, connection_string="${" + _GX_URL_VARIABLE + "}")
         asset = _get_or_add(source, table, lambda: source.add_table_asset(table, table_name=table))

@@ -9,6 +9,11 @@ underlined, the last token before the code when it is shaped like an amount. Val
 ignored, blank values are ``None``, and a code missing from the catalog is kept and reported. The whole
 file is scanned once with compiled patterns.
 
+Dates are ``M/D/YYYY`` (also ``-`` or ``.`` between the parts, or ISO ``YYYY-MM-DD``). A two-digit
+year follows the POSIX pivot: ``00``-``69`` are 2000-2069, ``70``-``99`` are 1970-1999 (so ``13`` is
+2013 and ``12/31/99`` is 1999, which is then refused as too early). An End Date before 2000 or more
+than a week after today is refused: no filing is that old, and none is filed for days to come.
+
 A file that is not a filing, or carries a value that is not a number, raises ``RejectedFiling`` with a
 reason and, where it has one, the line number in the file as received.
 """
@@ -17,14 +22,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import NamedTuple
 
+from etl.clock import utc_now
 from etl.ingest.amounts import AmountError, looks_like_amount, read_amount
 from etl.form.catalog import Catalog, load_catalog
 from etl.ingest.text_layout import UNDERLINE_CLOSE, UNDERLINE_OPEN, UnreadableText, decode, normalize
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+TWO_DIGIT_YEAR_PIVOT = 70  # two-digit years below it are 20xx, from it 19xx
+EARLIEST_END_DATE = date(2000, 1, 1)
+END_DATE_FUTURE_DAYS = 7  # an End Date more than this many days after today is refused
 
 
 class RejectedFiling(Exception):
@@ -113,13 +122,13 @@ def _read_date(text: str) -> date | None:
         year, month, day = int(m[4]), int(m[5]), int(m[6])
     else:
         month, day, year = int(m[1]), int(m[2]), int(m[3])
-        if year < 100:
-            year += 2000
+        if year < 100 and len(m[3]) == 2:
+            year += 1900 if year >= TWO_DIGIT_YEAR_PIVOT else 2000
     try:
         parsed = date(year, month, day)
     except ValueError:
         return None
-    return parsed if 1990 <= parsed.year <= 2100 else None
+    return parsed if 1900 <= parsed.year <= 2999 else None
 
 
 class _Locator:
@@ -204,6 +213,12 @@ def _read_header(t: str, locate: _Locator) -> tuple[Header, list[str]]:
     end_date = _read_date(end_text)
     if end_date is None:
         raise RejectedFiling("bad_date", f"End Date {end_text!r} is not a date", locate.line_of(end_pos, end_text))
+    latest = utc_now().date() + timedelta(days=END_DATE_FUTURE_DAYS)
+    if not EARLIEST_END_DATE <= end_date <= latest:
+        when = (f"before {EARLIEST_END_DATE.year}" if end_date < EARLIEST_END_DATE
+                else f"more than {END_DATE_FUTURE_DAYS} days after today")
+        raise RejectedFiling("date_out_of_range", f"End Date {end_text!r} is {end_date}, {when}: a mistyped date?",
+                             locate.line_of(end_pos, end_text))
     submit_date = None
     if "submitdate" in fields:
         submit_text, submit_pos = fields["submitdate"]
@@ -227,10 +242,12 @@ def _read_header(t: str, locate: _Locator) -> tuple[Header, list[str]]:
 
 
 def _value_before(t: str, line_start: int, code_start: int) -> tuple[str | None, bool, int]:
-    """The raw value right before a code, whether it was underlined, and where the label ends.
+    """The raw value right before a code, whether it is certainly the value, and where the label ends.
 
     Underlined: the last number inside the underline that ends at the code. Otherwise: the table cell
-    before the code when the line has cells (tabs), else the last word before the code.
+    before the code when the line has cells (tabs), else the last word before the code. A cell of its
+    own after the label's cell is the value cell, so text there that is not an amount is the value,
+    unreadable, not the end of the label (a print with no value cell puts the label right before the code).
     """
     end = code_start
     while end > line_start and t[end - 1] in _SPACES:
@@ -251,7 +268,16 @@ def _value_before(t: str, line_start: int, code_start: int) -> tuple[str | None,
     last = cell.split()[-1]
     if last.endswith("]"):
         return None, False, end  # the previous pair's code: this value is blank
+    if tab >= 0 and any(_is_label(before) for before in segment[:tab].split("\t")):
+        return cell.strip(), True, line_start + tab
     return last, False, end - len(last)
+
+
+def _is_label(cell: str) -> bool:
+    """A cell holding words: not empty, not only a line number (``1.``, ``A.``, ``10.B``), not a code."""
+    number = _LINE_PREFIX.match(cell)
+    words = cell[number.end():] if number else cell
+    return any(c.isalpha() for c in words)
 
 
 def _is_amount(text: str) -> bool:
@@ -310,18 +336,18 @@ def parse_text(t: str, original: str, catalog: Catalog | None = None) -> ParsedF
         line_start = label_end = None
         if code is not None:  # the common case: <u>value</u> [code]
             words = content.split()
-            raw, underlined = (words[-1] if words else None), True
+            raw, certain = (words[-1] if words else None), True
         else:
             code = m[3]
             line_start = t.rfind("\n", 0, start) + 1
-            raw, underlined, label_end = _value_before(t, line_start, start)
+            raw, certain, label_end = _value_before(t, line_start, start)
         statement = statement_of.get(code) or section or "unknown"
         value: int | None = None
         if raw is not None:
             try:
                 value = read_amount(raw)
             except AmountError:
-                if underlined or looks_like_amount(raw):
+                if certain or looks_like_amount(raw):
                     if statement == "cover":
                         notes.append(f"cover page code {code}: {raw!r} is not an amount; not loaded")
                         continue

@@ -56,35 +56,83 @@ def decode(data: bytes) -> str:
 _HTML_HINT = re.compile(r"<\s*(?:html|body|table|tr|td|th|div|p|br|span|font|head)\b", re.IGNORECASE)
 _UNDERLINE_OPEN_TAG = re.compile(r"<\s*u(?:\s[^<>]*)?>", re.IGNORECASE)
 _UNDERLINE_CLOSE_TAG = re.compile(r"<\s*/\s*u\s*>", re.IGNORECASE)
-_LINE_BREAK_TAGS = re.compile(
-    r"<\s*(?:br|tr|/tr|p|/p|div|/div|/h[1-6]|/li|/table|/caption|hr)\b[^<>]*>", re.IGNORECASE)
-_CELL_TAGS = re.compile(r"<\s*t[dh]\b[^<>]*>", re.IGNORECASE)  # a cell starts: a tab
-_PRE_TAG = re.compile(r"<\s*pre\b", re.IGNORECASE)
-_ANY_TAG = re.compile(r"<[!/?A-Za-z][^<>]*>")
-_DROPPED_BLOCKS = (("<script", "</script"), ("<style", "</style"), ("<!--", "-->"), ("<head", "</head"))
+
+# -- HTML: one pass over the tags, left to right ------------------------------------------------------
+#: elements whose content is never shown as text: raw text (scripts, styles), the title, inert templates
+_HIDDEN = frozenset({"script", "style", "title", "template", "iframe", "noembed", "noframes"})
+#: tags that start a new line (a table row, a paragraph, a block), opening or closing
+_LINE_BREAKS = frozenset({"br", "tr", "p", "div", "hr", "li", "ul", "ol", "dl", "dt", "dd", "table", "caption",
+                          "h1", "h2", "h3", "h4", "h5", "h6", "header", "footer", "section", "article", "main",
+                          "nav", "aside", "address", "blockquote", "center", "form", "fieldset", "pre"})
+_CELLS = frozenset({"td", "th"})  # a cell starts: a tab
+# At a "<": a comment's start (1); or a whole tag, its "/" (2), name (3) and attributes, where a ">" inside
+# a quoted value does not end it; or other markup (<!DOCTYPE>, <?xml?>). Possessive quantifiers: a "<"
+# that starts none of these fails after one look ahead, so the pass stays linear.
+_MARKUP = re.compile(r"""<(?:(!--)|(/?)([A-Za-z][^\s/<>]*+)(?:[^<>"']++|"[^"]*+"|'[^']*+')*+>|[!?/][^<>]*+>)""")
+_END_TAGS: dict[str, re.Pattern] = {}
 
 
-def _drop_blocks(text: str) -> str:
-    """Remove script/style/comment/head blocks with plain searches (an unclosed one drops the rest)."""
-    lower = text.lower()
-    for start_tag, end_tag in _DROPPED_BLOCKS:
-        if start_tag not in lower:
+def _skip_hidden(text: str, name: str, pos: int) -> int:
+    """The position after the end tag of a hidden element whose content starts at ``pos`` (templates nest;
+    a script ends at its first ``</script``, whatever it holds), or the end of the text if never closed."""
+    if name not in _END_TAGS:
+        _END_TAGS[name] = re.compile(rf"<(/?){name}[\s/>]", re.IGNORECASE)
+    pattern, depth = _END_TAGS[name], 1
+    while True:
+        found = pattern.search(text, pos)
+        if found is None:
+            return len(text)
+        pos = found.end() - 1
+        if not found[1]:  # an opening tag inside: only a template's counts
+            depth += name == "template"
             continue
-        pieces, pos = [], 0
-        while True:
-            start = lower.find(start_tag, pos)
-            if start < 0:
-                pieces.append(text[pos:])
-                break
-            pieces.append(text[pos:start])
-            end = lower.find(end_tag, start + len(start_tag))
-            if end < 0:
-                break
-            close = lower.find(">", end)
-            pos = len(text) if close < 0 else close + 1
-        text = "".join(pieces)
-        lower = text.lower()
-    return text
+        depth -= 1
+        close = text.find(">", pos)
+        pos = len(text) if close < 0 else close + 1
+        if depth == 0:
+            return pos
+
+
+def _html_text(text: str) -> str:
+    """Tags become line breaks, tabs and underline marks; comments and hidden elements disappear."""
+    out: list[str] = []
+    text_pieces: list[int] = []  # indices in ``out`` of text between tags
+    has_pre = False
+    pos = 0
+    search = _MARKUP.search
+    while (found := search(text, pos)) is not None:
+        if found.start() > pos:
+            text_pieces.append(len(out))
+            out.append(text[pos:found.start()])
+        pos = found.end()
+        if found[1]:  # a comment, whatever tags it holds ("<!-->" and "<!--->" end at once)
+            if text.startswith(">", pos) or text.startswith("->", pos):
+                pos = text.index(">", pos) + 1
+            else:
+                close = text.find("-->", pos)
+                pos = len(text) if close < 0 else close + 3
+            continue
+        name = found[3]
+        if name is None:
+            continue  # <!DOCTYPE ...>, <?xml ...?>: markup without text
+        tag = name.lower()
+        closing = bool(found[2])
+        if tag == "u":
+            out.append(UNDERLINE_CLOSE if closing else UNDERLINE_OPEN)
+        elif tag in _LINE_BREAKS:
+            out.append("\n")
+            has_pre = has_pre or (tag == "pre" and not closing)
+        elif tag in _CELLS:
+            if not closing:
+                out.append("\t")
+        elif tag in _HIDDEN and not closing:
+            pos = _skip_hidden(text, tag, pos)
+    text_pieces.append(len(out))
+    out.append(text[pos:])
+    if not has_pre:  # outside <pre>, source line breaks in HTML are spaces
+        for index in text_pieces:
+            out[index] = out[index].replace("\n", " ")
+    return "".join(out)
 
 
 def normalize(text: str) -> str:
@@ -93,15 +141,10 @@ def normalize(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     is_html = _HTML_HINT.search(text[:65536]) is not None
     if is_html:
-        text = _drop_blocks(text)
-        if not _PRE_TAG.search(text):
-            text = text.replace("\n", " ")  # outside <pre>, source line breaks in HTML are spaces
-    text = _UNDERLINE_OPEN_TAG.sub(UNDERLINE_OPEN, text)
-    text = _UNDERLINE_CLOSE_TAG.sub(UNDERLINE_CLOSE, text)
-    if is_html:
-        text = _LINE_BREAK_TAGS.sub("\n", text)
-        text = _CELL_TAGS.sub("\t", text)
-        text = _ANY_TAG.sub("", text)
+        text = _html_text(text)
+    else:
+        text = _UNDERLINE_OPEN_TAG.sub(UNDERLINE_OPEN, text)
+        text = _UNDERLINE_CLOSE_TAG.sub(UNDERLINE_CLOSE, text)
     if "&" in text:
         text = html.unescape(text)
     # Non-breaking and other exotic spaces behave like spaces; NULs and other controls go.

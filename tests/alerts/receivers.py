@@ -37,12 +37,14 @@ class SmtpReceiver:
     user: str | None = None
     password: str | None = None
     messages: list = field(default_factory=list)
+    logins: list = field(default_factory=list)  # (mechanism, login) of every AUTH the server was sent
     controller: Controller | None = None
 
     def start(self, port: int = 0) -> "SmtpReceiver":
         kwargs = {}
         if self.user:
             def authenticate(server, session, envelope, mechanism, auth_data):
+                self.logins.append((mechanism, getattr(auth_data, "login", b"").decode()))
                 ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == self.user \
                     and auth_data.password.decode() == self.password
                 return AuthResult(success=ok, handled=False)  # a refusal answers 535, as a real server does
@@ -57,8 +59,10 @@ class SmtpReceiver:
         return self._port
 
     def url(self) -> str:
-        credentials = f"{self.user}:{self.password}@" if self.user else ""
-        return f"smtp://{credentials}127.0.0.1:{self.port}"
+        """The server's URL; with credentials, allowed in clear text because the server is on loopback."""
+        if not self.user:
+            return f"smtp://127.0.0.1:{self.port}"
+        return f"smtp://{self.user}:{self.password}@127.0.0.1:{self.port}?allow_plaintext_auth=true"
 
     def stop(self) -> None:
         if self.controller:

@@ -69,7 +69,8 @@ def test_a_refused_smtp_login_is_not_retried(loaded):
     run_id = validate(settings).run_id
     smtp = SmtpReceiver(user="alerts", password=SMTP_PASSWORD).start()
     try:
-        wrong = SmtpChannel(f"smtp://alerts:not-the-password@127.0.0.1:{smtp.port}", "dailyseg@example.com",
+        wrong = SmtpChannel(f"smtp://alerts:not-the-password@127.0.0.1:{smtp.port}?allow_plaintext_auth=true",
+                            "dailyseg@example.com",
                             ["risk@example.com"], timeout=5)
         fast = settings.with_overrides(alert_attempts=3, alert_backoff=0.01)
         delivery = notify_validation_run(fast, run_id, channels=[wrong])["deliveries"][0]

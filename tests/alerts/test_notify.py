@@ -137,7 +137,7 @@ def test_a_dead_receiver_loses_only_its_delivery_which_is_recorded_and_sent_late
     smtp, hook = receivers
     port = smtp.port
     smtp.stop()  # the mail server is down
-    env = env_for(settings, smtp, hook, DAILYSEG_SMTP_URL=f"smtp://alerts:{SMTP_PASSWORD}@127.0.0.1:{port}")
+    env = env_for(settings, smtp, hook, DAILYSEG_SMTP_URL=smtp.url())
     result = subprocess.run([DAILYSEG, "validate", "--alert"], capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 1
     assert "Alert email: NOT delivered after 3 attempts" in result.stdout

@@ -12,10 +12,15 @@ import pytest
 DAILYSEG = str(Path(sys.executable).parent / "dailyseg")
 
 
-def run(*args: str, home: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+def cli_env(home: Path, env: dict | None = None) -> dict[str, str]:
+    """This process's environment without its DAILYSEG_ settings, plus ``DAILYSEG_HOME`` and ``env``."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("DAILYSEG_")}
     full_env.update({"DAILYSEG_HOME": str(home), **(env or {})})
-    return subprocess.run([DAILYSEG, *args], capture_output=True, text=True, env=full_env, timeout=300)
+    return full_env
+
+
+def run(*args: str, home: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([DAILYSEG, *args], capture_output=True, text=True, env=cli_env(home, env), timeout=300)
 
 
 @pytest.mark.parametrize("command", [[], ["ingest"], ["generate"], ["demo"]])
