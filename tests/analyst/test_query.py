@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from etl.analyst.query import QueryError, read_only_rows, run_query
-from etl.ingest.run import ingest
+from etl.ingest.job import ingest
 from etl.settings import load_settings
 from etl.warehouse import open_warehouse
 from tests.cli.test_cli import DAILYSEG, cli_env, run

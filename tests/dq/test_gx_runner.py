@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from etl.dq.validate import validate
-from etl.ingest.run import ingest
+from etl.ingest.job import ingest
 from etl.settings import load_settings
 from tests.conftest import SAMPLE_PATH
 
