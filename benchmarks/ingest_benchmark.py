@@ -119,7 +119,7 @@ import os, re, sys
 import duckdb, pyarrow as pa
 root, db = sys.argv[1], sys.argv[2]
 HEADER = re.compile(rb"End Date:\s*(\d+/\d+/\d+)\s*\**\s*Firm Name:\s*([^\r\n*]+)")
-PAIR = re.compile(rb"(-?\(?[\d,]+\)?)\s*\[(\d{4})\]")
+PAIR = re.compile(rb"(-?\(?[\d,]+\)?)(?:</u>)?\s*\[(\d{4})\]")
 firms, days, codes, values = [], [], [], []
 for folder, _, names in os.walk(root):
     for name in names:
