@@ -14,6 +14,9 @@ defaults, and explicit arguments (CLI flags, Airflow connections) override the e
   alert channels; ``DAILYSEG_WARNING_CHANNEL`` (email, slack, both, none) where warnings go;
   ``DAILYSEG_ALERT_TIMEOUT``, ``DAILYSEG_ALERT_ATTEMPTS``, ``DAILYSEG_ALERT_BACKOFF`` delivery retries
   (see ``etl.alerts``).
+- ``DAILYSEG_DEADLINE_MINUTES`` under Airflow, how long after it was queued the nightly run must have
+  finished before a deadline alert goes out (default 150: a run queued at 12:30 New York time is late
+  at 15:00)
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ class Settings:
     home: Path
     warehouse_url: str
     lake: Path
-    landing: Path
+    landing: Path | str  # a folder, or an object-storage URL (``landing_location``)
     max_file_bytes: int = 5 * 1024 * 1024
     batch_size: int = 500
     smtp_url: str | None = field(default=None, repr=False)
@@ -44,6 +47,7 @@ class Settings:
     alert_timeout: float = 10.0
     alert_attempts: int = 3
     alert_backoff: float = 2.0
+    deadline_minutes: float = 150.0  # under Airflow: a run not finished this long after it was queued is late
 
     @property
     def raw_zone(self) -> Path:
@@ -70,10 +74,21 @@ class Settings:
         clean = {k: v for k, v in overrides.items() if v is not None}
         if "warehouse_url" in clean:
             clean["warehouse_url"] = normalize_warehouse_url(str(clean["warehouse_url"]))
-        for key in ("home", "lake", "landing"):
+        for key in ("home", "lake"):
             if key in clean:
                 clean[key] = Path(clean[key])
+        if "landing" in clean:
+            clean["landing"] = landing_location(clean["landing"])
         return replace(self, **clean)
+
+
+def landing_location(value) -> Path | str:
+    """A landing folder as a Path; an object-storage URL (``s3://conn_id@bucket/prefix``) kept as the
+    string it is, since a Path would fold its ``//``."""
+    text = str(value)
+    if text.startswith("file://"):
+        return Path(text[len("file://"):])
+    return text if "://" in text else Path(text)
 
 
 def normalize_warehouse_url(url: str) -> str:
@@ -93,7 +108,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
     home = Path(_env("DAILYSEG_HOME", env) or "data")
     warehouse = _env("DAILYSEG_WAREHOUSE", env) or f"duckdb:///{home / 'warehouse.duckdb'}"
     lake = Path(_env("DAILYSEG_LAKE", env) or home / "lake")
-    landing = Path(_env("DAILYSEG_LANDING", env) or home / "landing")
+    landing = landing_location(_env("DAILYSEG_LANDING", env) or home / "landing")
     max_mb = _env("DAILYSEG_MAX_FILE_MB", env)
     alert_to = tuple(a.strip() for a in (_env("DAILYSEG_ALERT_TO", env) or "").split(",") if a.strip())
     settings = Settings(
@@ -110,5 +125,6 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
         alert_timeout=float(_env("DAILYSEG_ALERT_TIMEOUT", env) or 10),
         alert_attempts=max(1, int(_env("DAILYSEG_ALERT_ATTEMPTS", env) or 3)),
         alert_backoff=float(_env("DAILYSEG_ALERT_BACKOFF", env) or 2),
+        deadline_minutes=float(_env("DAILYSEG_DEADLINE_MINUTES", env) or 150),
     )
     return settings.with_overrides(**overrides)
