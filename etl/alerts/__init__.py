@@ -97,36 +97,41 @@ def _record(conn, alert_id: str, run_id: str, kind: str, delivery: Delivery | No
          "h": digest.headline if digest else None})
 
 
-def notify_validation_run(settings: Settings, run_id: str, links: dict[str, str] | None = None,
-                          channels: list[Channel] | None = None, sleep=None) -> dict:
-    """Send the new findings of validation run ``run_id`` to each channel; see the module docstring."""
+def notify_validation_run(settings: Settings, run_id: str | list[str], links: dict[str, str] | None = None,
+                          channels: list[Channel] | None = None, sleep=None, wait: float = 600) -> dict:
+    """Send the new findings of validation run ``run_id`` (or of several runs, in one digest that names
+    the End Dates they checked) to each channel; see the module docstring."""
     from etl.warehouse import exclusive_writer, open_warehouse
+    run_ids = [run_id] if isinstance(run_id, str) else list(run_id)
     channels = env_channels(settings) if channels is None else channels
     if not channels:
-        return {"run_id": run_id, "deliveries": [], "note": "no alert channel configured"}
-    with exclusive_writer(settings.warehouse_url, wait=600):
+        return {"run_id": run_ids[0] if run_ids else None, "deliveries": [], "note": "no alert channel configured"}
+    with exclusive_writer(settings.warehouse_url, wait=wait):
         warehouse = open_warehouse(settings.warehouse_url)
         try:
-            return _notify(settings, warehouse, run_id, links or {}, channels, sleep)
+            return _notify(settings, warehouse, run_ids, links or {}, channels, sleep)
         finally:
             warehouse.dispose()
 
 
-def _notify(settings, warehouse, run_id, links, channels, sleep) -> dict:
-    run = warehouse.read_df("SELECT * FROM dq_runs WHERE run_id = :r", {"r": run_id})
-    if run.empty:
-        raise AlertConfigError(f"no validation run {run_id}")
-    run = run.iloc[0]
-    date_from, date_to = _day(or_none(run.date_from)), _day(or_none(run.date_to))
+def _notify(settings, warehouse, run_ids, links, channels, sleep) -> dict:
+    runs = warehouse.read_in("SELECT * FROM dq_runs WHERE run_id IN :ids", run_ids) if run_ids else None
+    if runs is None or len(runs) < len(set(run_ids)):
+        raise AlertConfigError(f"no validation run {', '.join(run_ids) or '(none given)'}")
+    runs = runs.set_index("run_id").loc[list(dict.fromkeys(run_ids))].reset_index()
+    spans = [(_day(or_none(a)), _day(or_none(b))) for a, b in zip(runs.date_from, runs.date_to)]
+    bounded = all(a and b for a, b in spans)  # a run over everything loaded can resolve any finding
+    run_id = run_ids[0]
     links = dict(links)
-    if or_none(run.get("data_docs_path")):
-        links.setdefault("Data Docs", "file://" + str(run.data_docs_path))
-    findings = _findings(warehouse.read_df(
+    docs = [p for p in runs.get("data_docs_path", []) if or_none(p)]
+    if docs:
+        links.setdefault("Data Docs", "file://" + str(docs[-1]))
+    findings = _findings(warehouse.read_in(
         "SELECT r.*, f.source_path FROM dq_results r LEFT JOIN filings f ON f.filing_id = r.filing_id "
-        "WHERE r.run_id = :r", {"r": run_id}))
+        "WHERE r.run_id IN :ids", run_ids))
     warning_routes = ROUTES.get(settings.warning_channel, ROUTES["both"])
     kw = {} if sleep is None else {"sleep": sleep}
-    report = {"run_id": run_id, "deliveries": []}
+    report = {"run_id": run_id, "run_ids": list(run_ids), "deliveries": []}
     for channel in channels:
         routed = [f for f in findings if f.item.severity in ("critical", "error") or channel.name in warning_routes]
         known = warehouse.read_df(
@@ -139,7 +144,7 @@ def _notify(settings, warehouse, run_id, links, channels, sleep) -> dict:
         resolved, superseded = [], []
         for row in known[known.state == "open"].to_dict("records"):
             day = _day(row["end_date"])
-            if date_from and date_to and not (date_from <= day <= date_to):
+            if bounded and not any(a <= day <= b for a, b in spans):
                 continue
             semantic = finding_key(row["rule_id"], row["firm"], day, or_none(row["statement"]), or_none(row["code"]),
                                    with_version=False)
@@ -153,7 +158,8 @@ def _notify(settings, warehouse, run_id, links, channels, sleep) -> dict:
         delivery = None
         days = [f.item.end_date for f in new if f.item.end_date] + [i.end_date for _, i in resolved]
         if new or resolved:
-            digest = build_validation_digest([f.item for f in new], [i for _, i in resolved], run_id, days, links)
+            digest = build_validation_digest([f.item for f in new], [i for _, i in resolved], ", ".join(run_ids),
+                                             days, links, checked=spans if bounded else None)
             delivery = deliver(channel, digest, attempts=settings.alert_attempts, backoff=settings.alert_backoff, **kw)
         with warehouse.begin() as conn:
             _record(conn, alert_id, run_id, "validation", delivery, channel.name, digest, len(new), len(resolved))
@@ -181,9 +187,10 @@ def _notify(settings, warehouse, run_id, links, channels, sleep) -> dict:
 
 def notify_failure(settings: Settings, where: str, error: str, day: date | None = None,
                    links: dict[str, str] | None = None, channels: list[Channel] | None = None, run_id: str = "",
-                   sleep=None) -> dict:
-    """Tell every channel that a pipeline step failed. Recording it is best effort (the warehouse may
-    be what failed); delivering it never raises."""
+                   sleep=None, record: bool = True, kind: str = "failure") -> dict:
+    """Tell every channel that a pipeline step failed (``kind``: failure, or deadline for a run that
+    is late). Recording it is best effort (the warehouse may be what failed) and skipped when
+    ``record`` is false (the settings do not name the warehouse); delivering it never raises."""
     channels = env_channels(settings) if channels is None else channels
     secrets = [s for c in channels for s in c.secrets()]
     from etl.alerts.channels import redact
@@ -191,8 +198,8 @@ def notify_failure(settings: Settings, where: str, error: str, day: date | None 
     kw = {} if sleep is None else {"sleep": sleep}
     deliveries = [deliver(c, digest, attempts=settings.alert_attempts, backoff=settings.alert_backoff, **kw)
                   for c in channels]
-    if not deliveries:
-        return {"deliveries": [], "headline": digest.headline}
+    if not deliveries or not record:
+        return {"deliveries": [d.__dict__ for d in deliveries], "headline": digest.headline}
     try:
         from etl.warehouse import exclusive_writer, open_warehouse
         # queue like every other writer of the embedded warehouse, but not for long: a failing run
@@ -202,7 +209,7 @@ def notify_failure(settings: Settings, where: str, error: str, day: date | None 
             try:
                 with warehouse.begin() as conn:
                     for delivery in deliveries:
-                        _record(conn, "al-" + uuid.uuid4().hex[:16], run_id or where, "failure", delivery,
+                        _record(conn, "al-" + uuid.uuid4().hex[:16], run_id or where, kind, delivery,
                                 delivery.channel, digest, 1, 0)
             finally:
                 warehouse.dispose()
