@@ -17,15 +17,17 @@ log = logging.getLogger(__name__)
 
 def nightly_deadline(minutes: float, argv: list[str] | None = None):
     """The deadline of ``daily_seg_load``: finished ``minutes`` after the run was queued (a scheduled
-    run is queued at 12:30 New York time), else ``on_deadline_missed`` runs on the executor. None when
-    ``minutes`` is 0, and under ``airflow dags test``, which has no scheduler to watch deadlines and
-    in Airflow 3.3 fails at the end of a successful run of a DAG that has one (apache/airflow#73428)."""
+    run is queued at 12:30 New York time), else the triggerer runs ``on_deadline_missed``. (Not the
+    executor: in Airflow 3.3 an executor's callback may not read connections, apache/airflow#66141.)
+    None when ``minutes`` is 0, and under ``airflow dags test``, which has no scheduler to watch
+    deadlines and in Airflow 3.3 fails at the end of a successful run of a DAG that has one
+    (apache/airflow#73428)."""
     argv = sys.argv if argv is None else argv
     if minutes <= 0 or [a for a in argv[1:] if not a.startswith("-")][:2] == ["dags", "test"]:
         return None
-    from airflow.sdk import DeadlineAlert, DeadlineReference, SyncCallback
+    from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
     return DeadlineAlert(reference=DeadlineReference.DAGRUN_QUEUED_AT, interval=timedelta(minutes=minutes),
-                         callback=SyncCallback(on_deadline_missed), name="nightly run finished")
+                         callback=AsyncCallback(on_deadline_missed), name="nightly run finished")
 
 
 def _settings_and_channels():
@@ -85,11 +87,17 @@ def _moment(value):
     return None if value in (None, "") else pendulum.parse(str(value))
 
 
-def on_deadline_missed(context: dict[str, Any] | None = None, **_: Any) -> None:
-    """Deadline callback of ``daily_seg_load`` (run by the executor): the run has not finished in time."""
+async def on_deadline_missed(context: dict[str, Any] | None = None, **_: Any) -> None:
+    """Deadline callback of ``daily_seg_load``, run by the triggerer: the run has not finished in time.
+    The alert (blocking network and database calls) is sent from a worker thread."""
+    import asyncio
+    await asyncio.to_thread(deadline_missed, context or {})
+
+
+def deadline_missed(context: dict[str, Any]) -> None:
+    """Tell the alert channels that a run has missed its deadline, and record it (kind ``deadline``)."""
     from etl.airflow.timetable import NEW_YORK
     from etl.alerts import notify_failure
-    context = context or {}
     dag_run = context.get("dag_run") or {}
     deadline = (context.get("deadline") or {}).get("deadline_time")
     dag_id, run_id = dag_run.get("dag_id", "daily_seg_load"), dag_run.get("dag_run_id", "")

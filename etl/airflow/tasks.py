@@ -110,12 +110,16 @@ def run_publish(context: dict[str, Any], loaded: dict | None, outlets=()) -> dic
 
 
 def run_alert(context: dict[str, Any]) -> dict:
-    """Send the new findings of the run's validations, in one digest per channel."""
+    """Send the new findings of the run's validations, in one digest per channel. Without a validation
+    (an earlier step failed, and its failure callback has told the channels) there is nothing to send."""
     from etl.airflow.config import airflow_settings
     from etl.airflow.notifiers import alert_channels
     from etl.airflow.steps import alert_run
-    settings = airflow_settings()
     validation = context["ti"].xcom_pull(task_ids="validate", key=VALIDATION_XCOM)
+    if not validation:
+        log.info("no validation ran: nothing to alert on")
+        return {"sent": [], "note": "no validation result to alert on"}
+    settings = airflow_settings()
     return alert_run(settings, validation, links=run_links(context), channels=alert_channels(settings))
 
 

@@ -4,6 +4,7 @@ and nothing written to a warehouse the connection does not name."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from datetime import date
@@ -127,7 +128,7 @@ def deadline_context(state: str) -> dict:
 
 def test_a_missed_deadline_is_alerted_with_the_time_and_recorded(env, tmp_path, hook):
     env.setenv("AIRFLOW_CONN_DAILYSEG_SLACK", json.dumps({"conn_type": "slackwebhook", "password": hook.url()}))
-    callbacks.on_deadline_missed(context=deadline_context("running"))
+    asyncio.run(callbacks.on_deadline_missed(context=deadline_context("running")))
     text = json.dumps(hook.posts[0]["json"])
     assert "daily_seg_load (deadline missed) for 2016-03-14" in text
     assert "has not finished by 2016-03-15 15:00 EDT (queued at 2016-03-15 12:30 EDT)" in text
@@ -136,7 +137,7 @@ def test_a_missed_deadline_is_alerted_with_the_time_and_recorded(env, tmp_path, 
 
 def test_a_run_that_already_failed_gets_no_deadline_alert_on_top(env, tmp_path, hook):
     env.setenv("AIRFLOW_CONN_DAILYSEG_SLACK", json.dumps({"conn_type": "slackwebhook", "password": hook.url()}))
-    callbacks.on_deadline_missed(context=deadline_context("failed"))
+    asyncio.run(callbacks.on_deadline_missed(context=deadline_context("failed")))
     assert hook.posts == []
 
 
