@@ -50,6 +50,8 @@ RETRY_POLICY = ExceptionRetryPolicy(rules=[
               reason="the filings fail their checks: a retry cannot change that"),
     RetryRule(exception="etl.airflow.config.ConnectionUnusable", action=RetryAction.FAIL,
               reason="the connection must be fixed first"),
+    RetryRule(exception="etl.airflow.tasks.BadParams", action=RetryAction.FAIL,
+              reason="the run's params must be fixed first"),
 ])
 DAY = {"type": ["null", "string"], "format": "date"}
 PARAMS = {

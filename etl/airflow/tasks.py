@@ -22,13 +22,17 @@ VALIDATION_XCOM = "validation"
 WAREHOUSE_WAIT = 30
 
 
+class BadParams(ValueError):
+    """A manual run's params do not name End Dates: retrying will not help."""
+
+
 def _param_day(value, name: str) -> date | None:
     if value in (None, ""):
         return None
     try:
-        return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+        return value if isinstance(value, date) else date.fromisoformat(str(value))
     except ValueError:
-        raise ValueError(f"the param {name} must be a date (YYYY-MM-DD), not {value!r}") from None
+        raise BadParams(f"the param {name} must be a date (YYYY-MM-DD), not {value!r}") from None
 
 
 def requested_days(context: dict[str, Any]) -> tuple[date, date]:
@@ -46,7 +50,7 @@ def requested_days(context: dict[str, Any]) -> tuple[date, date]:
     if first or last:
         first, last = first or last, last or first
         if last < first:
-            raise ValueError(f"the param date_to ({last}) is before date_from ({first})")
+            raise BadParams(f"the param date_to ({last}) is before date_from ({first})")
         return first, last
     if context.get("logical_date") is not None:
         day = day_named_by(context["logical_date"])

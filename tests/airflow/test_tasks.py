@@ -9,7 +9,7 @@ import pendulum
 import pytest
 
 from etl.airflow.steps import ChecksFailed, alert_run, validate_days, validation_spans
-from etl.airflow.tasks import days_to_validate, requested_days
+from etl.airflow.tasks import BadParams, days_to_validate, requested_days
 from etl.airflow.timetable import NEW_YORK
 from etl.alerts.channels import SmtpChannel
 from etl.ingest.run import ingest
@@ -33,9 +33,9 @@ def test_the_params_name_a_day_or_a_range():
     assert days({"params": {"day": "2016-03-09"}, "logical_date": logical}) == ["2016-03-09", "2016-03-09"]
     assert days({"params": {"date_from": "2016-03-01", "date_to": "2016-03-04"}}) == ["2016-03-01", "2016-03-04"]
     assert days({"params": {"date_from": "2016-03-01", "date_to": None}}) == ["2016-03-01", "2016-03-01"]
-    with pytest.raises(ValueError, match="date_to .2016-03-01. is before date_from .2016-03-04."):
+    with pytest.raises(BadParams, match="date_to .2016-03-01. is before date_from .2016-03-04."):
         requested_days({"params": {"date_from": "2016-03-04", "date_to": "2016-03-01"}})
-    with pytest.raises(ValueError, match="the param day must be a date"):
+    with pytest.raises(BadParams, match="the param day must be a date"):
         requested_days({"params": {"day": "next monday"}})
 
 

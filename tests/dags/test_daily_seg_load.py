@@ -65,7 +65,8 @@ def test_the_dag_watches_every_task_and_queues_writers_in_one_pool(airflow_db):
     (deadline,) = dag.deadline  # parsed by a scheduler's dag-processor (not under `dags test`)
     assert deadline.interval == timedelta(minutes=150)
     failing = {rule.exception for rule in dag.get_task("ingest").retry_policy.rules}
-    assert failing == {"etl.airflow.steps.ChecksFailed", "etl.airflow.config.ConnectionUnusable"}
+    assert failing == {"etl.airflow.steps.ChecksFailed", "etl.airflow.config.ConnectionUnusable",
+                       "etl.airflow.tasks.BadParams"}
 
 
 def test_parsing_the_dag_file_is_cheap_and_runs_no_heavy_imports():
