@@ -19,6 +19,10 @@ from typing import Iterable
 from etl.business_days import next_business_day
 from etl.settings import Settings
 
+# The writer pool keeps the DAGs' own tasks apart; only a command run by hand can still hold the lock,
+# and a task that finds it busy fails and is retried later rather than sleeping in a worker slot.
+WAREHOUSE_WAIT = 30
+
 
 class ChecksFailed(Exception):
     """Checks of severity error or critical failed: the data is wrong, retrying will not help."""
@@ -69,7 +73,7 @@ def ingest_landing(settings: Settings) -> dict:
     folder = mirror_landing(landing, settings.home) if isinstance(landing, str) else landing
     if not folder.exists():
         folder.mkdir(parents=True, exist_ok=True)  # an empty landing zone is a quiet day, not an error
-    summary = ingest([folder], settings, on_message=logging.getLogger(__name__).warning)
+    summary = ingest([folder], settings, wait=WAREHOUSE_WAIT, on_message=logging.getLogger(__name__).warning)
     return {
         "run_id": summary.run_id, "files_seen": summary.files_seen, "loaded": summary.loaded,
         "duplicates": summary.duplicates, "rejected": summary.rejected_count,
@@ -97,7 +101,7 @@ def validate_days(settings: Settings, days: Iterable[date]) -> dict:
     ``ChecksFailed`` (after every span ran) when errors or deficiencies were found."""
     from etl.dq.validate import validate
     spans = validation_spans(days)
-    summaries = [validate(settings, first, last) for first, last in spans]
+    summaries = [validate(settings, first, last, wait=WAREHOUSE_WAIT) for first, last in spans]
     findings = [f for s in summaries for f in s.findings]
     severities = {level: sum(s.by_severity[level] for s in summaries) for level in ("critical", "error", "warning")}
     result = {
@@ -144,4 +148,5 @@ def alert_run(settings: Settings, validation: dict | None, links: dict | None = 
     from etl.alerts import notify_validation_run
     if not validation or not validation.get("run_ids"):
         return {"sent": [], "note": "no validation result to alert on"}
-    return notify_validation_run(settings, validation["run_ids"], links=links or {}, channels=channels, wait=60)
+    return notify_validation_run(settings, validation["run_ids"], links=links or {}, channels=channels,
+                                 wait=WAREHOUSE_WAIT)

@@ -17,9 +17,6 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 VALIDATION_XCOM = "validation"
-# The writer pool keeps the DAGs' own tasks apart; only a command run by hand can still hold the lock,
-# and a task that finds it busy fails and is retried later rather than sleeping in a worker slot.
-WAREHOUSE_WAIT = 30
 
 
 class BadParams(ValueError):
@@ -101,7 +98,7 @@ def run_publish(context: dict[str, Any], loaded: dict | None, outlets=()) -> dic
     what it loaded and rejected, what the checks found. Runs once the load succeeded, whatever the
     checks found: good filings are published and the report rebuilt even on a failed day."""
     from etl.airflow.config import airflow_settings
-    from etl.airflow.steps import publish_days
+    from etl.airflow.steps import WAREHOUSE_WAIT, publish_days
     from etl.warehouse import exclusive_writer
     settings = airflow_settings()
     first, last = requested_days(context)
