@@ -318,9 +318,11 @@ def backfill(work: Path, firms: int, days: list[date], max_active_runs: int | No
         limit = query("SELECT max_active_runs FROM backfill WHERE dag_id = %s", DAG_ID)[0][0]
         runs = query("SELECT logical_date, extract(epoch FROM end_date - start_date) FROM dag_run "
                      "WHERE dag_id = %s AND run_type = 'backfill' ORDER BY logical_date", DAG_ID)
-        tasks = query("SELECT ti.task_id, count(*), avg(ti.duration), max(ti.duration), sum(greatest(ti.try_number - 1, 0)), "
-                      "count(*) FILTER (WHERE ti.state NOT IN ('success', 'skipped')) FROM task_instance ti JOIN dag_run r "
-                      "ON r.run_id = ti.run_id AND r.dag_id = ti.dag_id WHERE r.run_type = 'backfill' "
+        tasks = query("SELECT ti.task_id, count(*), avg(ti.duration), max(ti.duration), "
+                      "sum(greatest(ti.try_number - 1, 0)), "
+                      "count(*) FILTER (WHERE ti.state NOT IN ('success', 'skipped')) "
+                      "FROM task_instance ti JOIN dag_run r ON r.run_id = ti.run_id AND r.dag_id = ti.dag_id "
+                      "WHERE r.run_type = 'backfill' "
                       "GROUP BY ti.task_id ORDER BY avg(ti.duration) DESC")
         print(f"{'runs':<5} {'ok':>3} {'wall s':>7} {'s/run':>6} {'filings/s':>10} {'peak MB':>8}  target")
         ok = states.count("success")

@@ -76,8 +76,9 @@ def on_failure(context: dict[str, Any]) -> None:
 def _day_of(dag_run: dict) -> date | None:
     from etl.airflow.tasks import requested_days
     try:
-        return requested_days({"params": dag_run.get("conf") or {}, "logical_date": _moment(dag_run.get("logical_date")),
-                               "dag_run": type("Run", (), {"run_after": _moment(dag_run.get("run_after"))})()})[0]
+        run = type("Run", (), {"run_after": _moment(dag_run.get("run_after"))})()
+        return requested_days({"params": dag_run.get("conf") or {}, "dag_run": run,
+                               "logical_date": _moment(dag_run.get("logical_date"))})[0]
     except Exception:
         return None
 
