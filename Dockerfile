@@ -14,8 +14,13 @@ COPY etl ./etl
 COPY dags ./dags
 COPY sql ./sql
 COPY expectations ./expectations
+COPY docker ./docker
+# The project itself, without resolving anything: its dependencies are the lock file's.
+# Folders are group 0 and group-writable: the stack runs as any AIRFLOW_UID in group 0.
 RUN uv pip install --system --no-cache --no-deps -e . \
- && useradd --create-home --uid 50000 airflow \
- && mkdir -p /data /opt/airflow && chown -R airflow /data /opt/airflow
+ && useradd --create-home --uid 50000 --gid 0 airflow \
+ && mkdir -p /data/landing /data/lake /opt/airflow/logs /opt/airflow/auth \
+ && chown -R 50000:0 /data /opt/airflow /home/airflow \
+ && chmod -R g+rwX /data /opt/airflow /home/airflow
 
-USER airflow
+USER 50000

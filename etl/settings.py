@@ -21,6 +21,9 @@ defaults, and explicit arguments (CLI flags, Airflow connections) override the e
   seconds between two requests to one host (default 1), connect and read timeout (default 20), tries
   of a request that failed transiently (default 3) and the first wait between them (default 2; see
   ``etl.fetch``).
+- ``DAILYSEG_DEADLINE_MINUTES`` under Airflow, how long after it was queued the nightly run must have
+  finished before a deadline alert goes out (default 150: a run queued at 12:30 New York time is late
+  at 15:00)
 """
 
 from __future__ import annotations
@@ -35,11 +38,6 @@ def is_url(location: str | Path) -> bool:
     return "://" in str(location) and not str(location).startswith("file://")
 
 
-def _location(value: str | Path) -> Path | str:
-    """A folder as a ``Path``; a URL as it is (a ``Path`` would fold its ``//``)."""
-    return value if is_url(value) else Path(value)
-
-
 def _env(name: str, environ: dict[str, str]) -> str | None:
     value = environ.get(name)
     return value if value not in (None, "") else None
@@ -50,7 +48,7 @@ class Settings:
     home: Path
     warehouse_url: str
     lake: Path
-    landing: Path | str  # a URL stays text
+    landing: Path | str  # a folder, or an object-storage URL (``landing_location``)
     max_file_bytes: int = 5 * 1024 * 1024
     batch_size: int = 500
     smtp_url: str | None = field(default=None, repr=False)
@@ -72,6 +70,7 @@ class Settings:
     def sources_file(self) -> Path:
         """The sources file ``dailyseg fetch`` reads: ``DAILYSEG_SOURCES``, else ``$DAILYSEG_HOME/sources.csv``."""
         return self.sources if self.sources is not None else self.home / "sources.csv"
+    deadline_minutes: float = 150.0  # under Airflow: a run not finished this long after it was queued is late
 
     @property
     def raw_zone(self) -> Path:
@@ -102,8 +101,17 @@ class Settings:
             if key in clean:
                 clean[key] = Path(clean[key])
         if "landing" in clean:
-            clean["landing"] = _location(clean["landing"])
+            clean["landing"] = landing_location(clean["landing"])
         return replace(self, **clean)
+
+
+def landing_location(value) -> Path | str:
+    """A landing folder as a Path; an object-storage URL (``s3://conn_id@bucket/prefix``) kept as the
+    string it is, since a Path would fold its ``//``."""
+    text = str(value)
+    if text.startswith("file://"):
+        return Path(text[len("file://"):])
+    return text if is_url(text) else Path(text)
 
 
 def normalize_warehouse_url(url: str) -> str:
@@ -123,7 +131,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
     home = Path(_env("DAILYSEG_HOME", env) or "data")
     warehouse = _env("DAILYSEG_WAREHOUSE", env) or f"duckdb:///{home / 'warehouse.duckdb'}"
     lake = Path(_env("DAILYSEG_LAKE", env) or home / "lake")
-    landing = _location(_env("DAILYSEG_LANDING", env) or home / "landing")
+    landing = landing_location(_env("DAILYSEG_LANDING", env) or home / "landing")
     max_mb = _env("DAILYSEG_MAX_FILE_MB", env)
     alert_to = tuple(a.strip() for a in (_env("DAILYSEG_ALERT_TO", env) or "").split(",") if a.strip())
     settings = Settings(
@@ -146,5 +154,6 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
         fetch_timeout=float(_env("DAILYSEG_FETCH_TIMEOUT", env) or 20),
         fetch_attempts=max(1, int(_env("DAILYSEG_FETCH_ATTEMPTS", env) or 3)),
         fetch_backoff=max(0.0, float(_env("DAILYSEG_FETCH_BACKOFF", env) or 2)),
+        deadline_minutes=float(_env("DAILYSEG_DEADLINE_MINUTES", env) or 150),
     )
     return settings.with_overrides(**overrides)

@@ -112,7 +112,7 @@ def test_the_architecture_page_names_modules_and_functions_that_exist():
     for module, function in hops:
         assert module in modules, f"{module} (named in docs/architecture.md) does not exist"
         tree = ast.parse(modules[module].read_text(encoding="utf-8"))
-        defined = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        defined = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
         assert function in defined, f"{module}:{function} (named in docs/architecture.md) does not exist"
     for path in re.findall(r"`(etl/[\w/]+(?:\.py)?)`", text):
         assert (ETL.parent / path).exists(), f"{path} (named in docs/architecture.md) does not exist"

@@ -1,5 +1,10 @@
 """What each task of the DAGs calls: one function per task, resolving settings the Airflow way.
 
+A run of ``daily_seg_load`` is for a business day D: its logical date (or, on a manual run, the
+``day`` or ``date_from``/``date_to`` params; with no logical date, the last business day whose filings
+were due). It validates D plus every End Date whose filings it loaded, late ones and amendments
+included; its state is the day's verdict (``run_verdict``).
+
 Imports of pandas, databases and Great Expectations happen inside these functions, at run time, so a
 DAG file importing this module parses in milliseconds.
 """
@@ -7,19 +12,58 @@ DAG file importing this module parses in milliseconds.
 from __future__ import annotations
 
 import logging
-import time
 from datetime import date
 from typing import Any
 
 log = logging.getLogger(__name__)
 VALIDATION_XCOM = "validation"
-WAREHOUSE_WAIT = 600  # seconds a task queues for the embedded warehouse's writer lock, as validation does
 
 
-def business_day_of(context: dict[str, Any]) -> date:
-    """The End Date a run is for: its logical date (midnight New York on schedule; as given by hand)."""
-    logical = context.get("logical_date") or context["data_interval_start"]
-    return logical.in_timezone("UTC").date() if hasattr(logical, "in_timezone") else logical.date()
+class BadParams(ValueError):
+    """A manual run's params do not name End Dates: retrying will not help."""
+
+
+def _param_day(value, name: str) -> date | None:
+    if value in (None, ""):
+        return None
+    try:
+        return value if isinstance(value, date) else date.fromisoformat(str(value))
+    except ValueError:
+        raise BadParams(f"the param {name} must be a date (YYYY-MM-DD), not {value!r}") from None
+
+
+def requested_days(context: dict[str, Any]) -> tuple[date, date]:
+    """The End Dates a run is asked for, first and last: the ``day`` param, else the
+    ``date_from``/``date_to`` params, else the day its logical date names
+    (``etl.airflow.timetable.day_named_by``), else the last business day due at its ``run_after``."""
+    import pendulum
+
+    from etl.airflow.timetable import day_named_by, last_due_business_day
+    params = context.get("params") or {}
+    day = _param_day(params.get("day"), "day")
+    if day:
+        return day, day
+    first, last = _param_day(params.get("date_from"), "date_from"), _param_day(params.get("date_to"), "date_to")
+    if first or last:
+        first, last = first or last, last or first
+        if last < first:
+            raise BadParams(f"the param date_to ({last}) is before date_from ({first})")
+        return first, last
+    if context.get("logical_date") is not None:
+        day = day_named_by(context["logical_date"])
+        return day, day
+    run_after = getattr(context.get("dag_run"), "run_after", None) or pendulum.now("UTC")
+    day = last_due_business_day(run_after)
+    return day, day
+
+
+def days_to_validate(context: dict[str, Any], loaded: dict | None) -> set[date]:
+    """The business days asked for, plus every End Date whose filings this run loaded."""
+    from etl.business_days import business_days
+    first, last = requested_days(context)
+    days = set(business_days(first, last)) or {first}
+    days |= {date.fromisoformat(d) for d in (loaded or {}).get("end_dates", [])}
+    return days
 
 
 def run_links(context: dict[str, Any]) -> dict[str, str]:
@@ -28,65 +72,31 @@ def run_links(context: dict[str, Any]) -> dict[str, str]:
     return {"Airflow run": url} if url else {}
 
 
-def alert_channels(settings):
-    """Airflow connections ``dailyseg_smtp`` / ``dailyseg_slack`` where they exist, else the environment."""
-    from etl.airflow.config import SLACK_CONN_ID, SMTP_CONN_ID, _variable
-    from etl.alerts import env_channels
-    from etl.alerts.channels import AirflowSlackChannel, AirflowSmtpChannel
-    channels = {c.name: c for c in env_channels(settings)}
-    try:
-        from airflow.sdk import Connection
-    except ImportError:  # pragma: no cover - only without Airflow
-        return list(channels.values())
-    recipients = list(settings.alert_to) or [a.strip() for a in (_variable("dailyseg_alert_to") or "").split(",")
-                                              if a.strip()]
-    for conn_id, name, make in ((SMTP_CONN_ID, "email", lambda: AirflowSmtpChannel(SMTP_CONN_ID, recipients,
-                                                                                    settings.alert_from)),
-                                (SLACK_CONN_ID, "slack", lambda: AirflowSlackChannel(SLACK_CONN_ID))):
-        try:
-            Connection.get(conn_id)
-        except Exception:
-            continue
-        if name == "email" and not recipients:
-            log.warning("connection %s exists but no recipients: set DAILYSEG_ALERT_TO or the dailyseg_alert_to "
-                        "Variable", conn_id)
-            continue
-        channels[name] = make()
-    return list(channels.values())
-
-
 def run_fetch(context: dict[str, Any]) -> dict:
-    """Download what the sources published for the run's business day (and the few before it)."""
+    """Download what the sources published for the run's last business day (and the few before it)."""
     from etl.airflow.config import airflow_sources, airflow_settings
-    from etl.airflow.steps import fetch_day
+    from etl.airflow.steps import WAREHOUSE_WAIT, fetch_day
     settings = airflow_settings()
-    return fetch_day(settings, airflow_sources(settings), business_day_of(context), wait=WAREHOUSE_WAIT)
+    return fetch_day(settings, airflow_sources(settings), requested_days(context)[1], wait=WAREHOUSE_WAIT)
 
 
 def run_ingest() -> dict:
-    """Queue for a busy embedded warehouse as long as the other steps do (``ingest`` alone gives up
-    after a minute): a backfill runs many DAG runs at once, whatever the DAG's ``max_active_runs``."""
+    """Load what is new in the landing zone (a lock held by a command run by hand: fail, retry later). A
+    damaged embedded warehouse is rebuilt from the lake first, and the alert channels told."""
     from etl.airflow.config import airflow_settings
-    from etl.ingest.run import IngestError
-    from etl.locks import LockBusy
+    from etl.airflow.notifiers import alert_channels
     from etl.airflow.steps import ingest_landing
     settings = airflow_settings()
-    deadline = time.monotonic() + WAREHOUSE_WAIT
-    while True:
-        try:
-            return ingest_landing(settings)
-        except IngestError as exc:
-            if not isinstance(exc.__context__, LockBusy) or time.monotonic() >= deadline:
-                raise
-            log.info("still waiting for the warehouse: %s", exc)
+    return ingest_landing(settings, channels=alert_channels(settings))
 
 
-def run_validate(context: dict[str, Any]) -> dict:
-    """Validate the run's business day; the summary goes to XCom even when checks fail."""
+def run_validate(context: dict[str, Any], loaded: dict | None) -> dict:
+    """Validate the run's days; the summary goes to XCom even when checks fail."""
     from etl.airflow.config import airflow_settings
-    from etl.airflow.steps import ChecksFailed, validate_day
+    from etl.airflow.steps import ChecksFailed, validate_days
+    settings = airflow_settings()
     try:
-        summary = validate_day(airflow_settings(), business_day_of(context))
+        summary = validate_days(settings, days_to_validate(context, loaded))
     except ChecksFailed as failed:
         context["ti"].xcom_push(key=VALIDATION_XCOM, value=failed.summary)
         raise
@@ -94,44 +104,59 @@ def run_validate(context: dict[str, Any]) -> dict:
     return summary
 
 
-def run_publish(context: dict[str, Any]) -> dict:
-    """Runs beside ``validate`` (and, in a backfill, beside other runs' tasks): an embedded warehouse
-    admits one process at a time, so it queues on the writer lock like every other step."""
+def run_publish(context: dict[str, Any], loaded: dict | None, outlets=()) -> dict:
+    """The run's summary, on each outlet Asset's event (``extra``): filings and firms for its days,
+    what it loaded and rejected, what the checks found. Runs once the load succeeded, whatever the
+    checks found: good filings are published and the report rebuilt even on a failed day."""
     from etl.airflow.config import airflow_settings
-    from etl.airflow.steps import publish_day
+    from etl.airflow.steps import WAREHOUSE_WAIT, publish_days
     from etl.warehouse import exclusive_writer
     settings = airflow_settings()
+    first, last = requested_days(context)
+    validation = context["ti"].xcom_pull(task_ids="validate", key=VALIDATION_XCOM)
     with exclusive_writer(settings.warehouse_url, wait=WAREHOUSE_WAIT):
-        return publish_day(settings, business_day_of(context))
+        summary = publish_days(settings, first, last, loaded, validation)
+    for asset in outlets:
+        context["outlet_events"][asset].extra.update(summary)
+    return summary
 
 
 def run_alert(context: dict[str, Any]) -> dict:
+    """Send the new findings of the run's validations, in one digest per channel. Without a validation
+    (an earlier step failed, and its failure callback has told the channels) there is nothing to send."""
     from etl.airflow.config import airflow_settings
+    from etl.airflow.notifiers import alert_channels
     from etl.airflow.steps import alert_run
-    settings = airflow_settings()
     validation = context["ti"].xcom_pull(task_ids="validate", key=VALIDATION_XCOM)
+    if not validation:
+        log.info("no validation ran: nothing to alert on")
+        return {"sent": [], "note": "no validation result to alert on"}
+    settings = airflow_settings()
     return alert_run(settings, validation, links=run_links(context), channels=alert_channels(settings))
 
 
-def on_failure(context: dict[str, Any]) -> None:
-    """Failure callback: tell the alert channels which step failed and why (bad data is alerted by
-    the alert task itself, with its findings)."""
-    from etl.airflow.config import airflow_settings
-    from etl.alerts import notify_failure
-    from etl.airflow.steps import ChecksFailed
-    error = context.get("exception")
-    if isinstance(error, ChecksFailed):
-        return
-    ti = context.get("ti")
-    where = f"{getattr(ti, 'dag_id', 'dailyseg')}.{getattr(ti, 'task_id', 'task')}"
+def run_verdict(context: dict[str, Any]) -> None:
+    """Runs only when another task failed (trigger rule ``one_failed``) and fails the run with one line
+    that says why, so that the run's state is the day's verdict."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from etl.alerts.digest import span_text
+    ti = context["ti"]
+    first, last = requested_days(context)
+    validation = ti.xcom_pull(task_ids="validate", key=VALIDATION_XCOM) or {}
+    failed = []
     try:
-        settings = airflow_settings()
-        notify_failure(settings, where, f"{type(error).__name__}: {error}" if error else "failed",
-                       day=business_day_of(context) if context.get("logical_date") else None,
-                       links=run_links(context), channels=alert_channels(settings),
-                       run_id=str(getattr(ti, "run_id", "")))
-    except Exception:  # a callback must never raise
-        log.exception("could not send the failure alert")
+        states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id]).get(ti.run_id, {})
+        failed = sorted(t for t, s in states.items() if s in ("failed", "upstream_failed") and t != ti.task_id)
+    except Exception:  # the verdict stands without the list
+        log.debug("could not read the run's task states", exc_info=True)
+    if validation and not validation.get("success", True):
+        spans = [(date.fromisoformat(a), date.fromisoformat(b)) for a, b in validation.get("spans", [])]
+        reason = (f"the checks found {validation.get('critical', 0)} critical and {validation.get('errors', 0)} "
+                  f"error findings for {span_text(spans)}")
+    else:
+        reason = "a step failed" + (f": {', '.join(failed)}" if failed else "") + " (see its log)"
+    raise AirflowFailException(f"the run for {span_text([(first, last)])} failed: {reason}")
 
 
 def run_report(context: dict[str, Any]) -> dict:

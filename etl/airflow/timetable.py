@@ -37,6 +37,28 @@ def business_day_on_or_after(day: date) -> date:
     return day if is_business_day(day) else next_business_day(day)
 
 
+def last_due_business_day(moment) -> date:
+    """The newest business day whose filings were due, and whose run could start, by ``moment``."""
+    now = pendulum.instance(moment).in_timezone(NEW_YORK)
+    day = business_day_on_or_before(now.date())
+    while _run_after(day) > now:
+        day = previous_business_day(day)
+    return day
+
+
+def day_named_by(moment) -> date:
+    """The business day a manual run's logical date names. Midnight (UTC, as ``--logical-date
+    2016-03-14`` gives it, or New York, as the schedule does) names its calendar day (a weekend or
+    holiday: the business day before); any other moment, such as the trigger form's "now", means the
+    last business day whose filings were due by then, never a day whose filings are not due yet."""
+    moment = pendulum.instance(moment)
+    for zone in ("UTC", NEW_YORK):
+        local = moment.in_timezone(zone)
+        if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+            return business_day_on_or_before(local.date())
+    return last_due_business_day(moment)
+
+
 def _bound_day(moment) -> date:
     """The calendar day a range bound names. Airflow reads ``--from-date 2016-02-16`` as UTC midnight,
     which is still the 15th in New York; a run's logical date maps back to its day the same way
@@ -57,7 +79,7 @@ class BusinessDayTimetable(Timetable):
         return DagRunInfo(run_after=_run_after(day), data_interval=DataInterval(_start_of(day), _run_after(day)))
 
     def infer_manual_data_interval(self, *, run_after: pendulum.DateTime) -> DataInterval:
-        day = business_day_on_or_before(run_after.in_timezone("UTC").date())
+        day = day_named_by(run_after)
         return DataInterval(_start_of(day), _run_after(day))
 
     def next_dagrun_info(self, *, last_automated_data_interval: DataInterval | None,
@@ -71,11 +93,7 @@ class BusinessDayTimetable(Timetable):
             earliest = business_day_on_or_after(_bound_day(restriction.earliest))
             day = earliest
             if not restriction.catchup:  # only the newest day whose filings are already due
-                today = pendulum.now(NEW_YORK)
-                latest_due = business_day_on_or_before(today.date())
-                while _run_after(latest_due) > today:
-                    latest_due = previous_business_day(latest_due)
-                day = max(earliest, latest_due)
+                day = max(earliest, last_due_business_day(pendulum.now(NEW_YORK)))
         if restriction.latest is not None and day > _bound_day(restriction.latest):
             return None  # the bound's whole day is in range (--to-date 2016-03-14 includes the 14th)
         return self.info(day)

@@ -100,7 +100,7 @@ def _record(conn, alert_id: str, run_id: str, kind: str, delivery: Delivery | No
 
 
 class _Message(NamedTuple):
-    """What one channel is to be sent for a validation run, decided under the warehouse lock."""
+    """What one channel is to be sent for the validation runs, decided under the warehouse lock."""
 
     channel: Channel
     alert_id: str
@@ -110,50 +110,54 @@ class _Message(NamedTuple):
     superseded: list[dict]
 
 
-def notify_validation_run(settings: Settings, run_id: str, links: dict[str, str] | None = None,
-                          channels: list[Channel] | None = None, sleep=None) -> dict:
-    """Send the new findings of validation run ``run_id`` to each channel; see the module docstring.
+def notify_validation_run(settings: Settings, run_id: str | list[str], links: dict[str, str] | None = None,
+                          channels: list[Channel] | None = None, sleep=None, wait: float = 600) -> dict:
+    """Send the new findings of validation run ``run_id`` (or of several runs, in one digest that names
+    the End Dates they checked) to each channel; see the module docstring.
 
     Three steps, so that a slow or dead channel holds nothing up: what to send is read under the
     warehouse's writer lock, which is then released while every channel delivers (side by side, with
     its own retries), and the outcomes are recorded under the lock again."""
     from etl.warehouse import exclusive_writer, open_warehouse
+    run_ids = [run_id] if isinstance(run_id, str) else list(run_id)
     channels = env_channels(settings) if channels is None else channels
     if not channels:
-        return {"run_id": run_id, "deliveries": [], "note": "no alert channel configured"}
-    with exclusive_writer(settings.warehouse_url, wait=600):
+        return {"run_id": run_ids[0] if run_ids else None, "deliveries": [], "note": "no alert channel configured"}
+    with exclusive_writer(settings.warehouse_url, wait=wait):
         warehouse = open_warehouse(settings.warehouse_url)
         try:
-            messages = _plan(settings, warehouse, run_id, links or {}, channels)
+            messages = _plan(settings, warehouse, run_ids, links or {}, channels)
         finally:
             warehouse.dispose()
     deliveries = _deliver_all(settings, [(m.channel, m.digest) for m in messages], sleep)
-    with exclusive_writer(settings.warehouse_url, wait=600):
+    with exclusive_writer(settings.warehouse_url, wait=wait):
         warehouse = open_warehouse(settings.warehouse_url)
         try:
             with warehouse.begin() as conn:
                 for message, delivery in zip(messages, deliveries):
-                    _record_message(conn, run_id, message, delivery)
+                    _record_message(conn, run_ids[0], message, delivery)
         finally:
             warehouse.dispose()
-    return {"run_id": run_id, "deliveries": [
+    return {"run_id": run_ids[0], "run_ids": run_ids, "deliveries": [
         {"channel": m.channel.name, "status": d.status if d else "nothing_new", "attempts": d.attempts if d else 0,
          "error": d.error if d else None, "new": len(m.new), "resolved": len(m.resolved),
          "headline": m.digest.headline if m.digest else None} for m, d in zip(messages, deliveries)]}
 
 
-def _plan(settings, warehouse, run_id, links, channels) -> list[_Message]:
-    run = warehouse.read_df("SELECT * FROM dq_runs WHERE run_id = :r", {"r": run_id})
-    if run.empty:
-        raise AlertConfigError(f"no validation run {run_id}")
-    run = run.iloc[0]
-    date_from, date_to = _day(or_none(run.date_from)), _day(or_none(run.date_to))
+def _plan(settings, warehouse, run_ids, links, channels) -> list[_Message]:
+    runs = warehouse.read_in("SELECT * FROM dq_runs WHERE run_id IN :ids", run_ids) if run_ids else None
+    if runs is None or len(runs) < len(set(run_ids)):
+        raise AlertConfigError(f"no validation run {', '.join(run_ids) or '(none given)'}")
+    runs = runs.set_index("run_id").loc[list(dict.fromkeys(run_ids))].reset_index()
+    spans = [(_day(or_none(a)), _day(or_none(b))) for a, b in zip(runs.date_from, runs.date_to)]
+    bounded = all(a and b for a, b in spans)  # a run over everything loaded can resolve any finding
     links = dict(links)
-    if or_none(run.get("data_docs_path")):
-        links.setdefault("Data Docs", "file://" + str(run.data_docs_path))
-    findings = _findings(warehouse.read_df(
+    docs = [p for p in runs.get("data_docs_path", []) if or_none(p)]
+    if docs:
+        links.setdefault("Data Docs", "file://" + str(docs[-1]))
+    findings = _findings(warehouse.read_in(
         "SELECT r.*, f.source_path FROM dq_results r LEFT JOIN filings f ON f.filing_id = r.filing_id "
-        "WHERE r.run_id = :r", {"r": run_id}))
+        "WHERE r.run_id IN :ids", run_ids))
     warning_routes = ROUTES.get(settings.warning_channel, ROUTES["both"])
     messages = []
     for channel in channels:
@@ -168,7 +172,7 @@ def _plan(settings, warehouse, run_id, links, channels) -> list[_Message]:
         resolved, superseded = [], []
         for row in known[known.state == "open"].to_dict("records"):
             day = _day(row["end_date"])
-            if date_from and date_to and not (date_from <= day <= date_to):
+            if bounded and not any(a <= day <= b for a, b in spans):
                 continue
             semantic = finding_key(row["rule_id"], row["firm"], day, or_none(row["statement"]), or_none(row["code"]),
                                    with_version=False)
@@ -181,7 +185,8 @@ def _plan(settings, warehouse, run_id, links, channels) -> list[_Message]:
         digest = None
         if new or resolved:
             days = [f.item.end_date for f in new if f.item.end_date] + [i.end_date for _, i in resolved]
-            digest = build_validation_digest([f.item for f in new], [i for _, i in resolved], run_id, days, links)
+            digest = build_validation_digest([f.item for f in new], [i for _, i in resolved], ", ".join(run_ids),
+                                             days, links, checked=spans if bounded else None)
         messages.append(_Message(channel, "al-" + uuid.uuid4().hex[:16], digest, new, resolved, superseded))
     return messages
 
@@ -222,14 +227,15 @@ def _record_message(conn, run_id: str, message: _Message, delivery: Delivery | N
 
 def notify_failure(settings: Settings, where: str, error: str, day: date | None = None,
                    links: dict[str, str] | None = None, channels: list[Channel] | None = None, run_id: str = "",
-                   sleep=None) -> dict:
-    """Tell every channel that a pipeline step failed. Recording it is best effort (the warehouse may
-    be what failed); delivering it never raises."""
+                   sleep=None, record: bool = True, kind: str = "failure") -> dict:
+    """Tell every channel that a pipeline step failed (``kind``: failure, or deadline for a run that
+    is late). Recording it is best effort (the warehouse may be what failed) and skipped when
+    ``record`` is false (the settings do not name the warehouse); delivering it never raises."""
     channels = env_channels(settings) if channels is None else channels
     secrets = [s for c in channels for s in c.secrets()]
     from etl.alerts.channels import redact
     digest = build_failure_digest(where, redact(str(error), secrets)[:1000], day, links or {})
-    return _broadcast(settings, digest, "failure", channels, run_id or where, sleep)
+    return _broadcast(settings, digest, kind, channels, run_id or where, sleep, record)
 
 
 def notify_event(settings: Settings, title: str, text: str, channels: list[Channel] | None = None,
@@ -240,12 +246,13 @@ def notify_event(settings: Settings, title: str, text: str, channels: list[Chann
     return _broadcast(settings, build_event_digest(title, text), "event", channels, run_id or title, sleep)
 
 
-def _broadcast(settings: Settings, digest: Digest, kind: str, channels: list[Channel], run_id: str, sleep) -> dict:
+def _broadcast(settings: Settings, digest: Digest, kind: str, channels: list[Channel], run_id: str, sleep,
+               record: bool = True) -> dict:
     """Deliver one digest to every channel, then record each delivery (best effort: the warehouse may be
     what failed)."""
     deliveries = _deliver_all(settings, [(c, digest) for c in channels], sleep)
-    if not deliveries:
-        return {"deliveries": [], "headline": digest.headline}
+    if not deliveries or not record:
+        return {"deliveries": [d.__dict__ for d in deliveries], "headline": digest.headline}
     try:
         from etl.warehouse import exclusive_writer, open_warehouse
         # queue like every other writer of the embedded warehouse, but not for long: a failing run

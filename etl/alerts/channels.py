@@ -4,8 +4,9 @@ From the CLI the channels come from ``DAILYSEG_SMTP_URL`` (``smtp://user:pass@ho
 ``?starttls=true``; ``smtps://`` for TLS from the start), ``DAILYSEG_ALERT_FROM``, ``DAILYSEG_ALERT_TO``
 and ``DAILYSEG_SLACK_WEBHOOK_URL``. A password never travels in clear text: a URL that carries one must
 ask for TLS, except ``?allow_plaintext_auth=true`` towards a server on this machine (a test server on a
-loopback address). Under Airflow the same messages go through the SMTP and Slack
-providers' hooks with the ``dailyseg_smtp`` and ``dailyseg_slack`` connections.
+loopback address). Under Airflow the same messages go through the SMTP and Slack providers' notifiers
+with the ``dailyseg_smtp`` and ``dailyseg_slack`` connections (``etl.airflow.notifiers``), as channels
+of the same shape.
 
 ``deliver`` tries a channel a bounded number of times with exponential backoff and returns what
 happened; it never raises, and the error it reports has every secret (passwords, webhook URLs)
@@ -173,51 +174,6 @@ class SlackWebhookChannel:
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise DeliveryError(f"{type(reason).__name__}: {reason}") from None
-
-
-class AirflowSmtpChannel:
-    """Email through the SMTP provider's hook and an Airflow connection (under Airflow)."""
-
-    name = "email"
-
-    def __init__(self, conn_id: str, recipients: list[str], sender: str | None = None):
-        self.conn_id = conn_id
-        self.recipients = recipients
-        self.sender = sender
-
-    def secrets(self) -> list[str]:
-        return []  # the hook keeps the connection's password to itself
-
-    def send(self, digest: Digest) -> None:
-        from airflow.providers.smtp.hooks.smtp import SmtpHook
-        try:
-            with SmtpHook(smtp_conn_id=self.conn_id) as hook:
-                hook.send_email_smtp(to=self.recipients, subject=digest.subject, html_content=render_html(digest),
-                                     from_email=self.sender or hook.from_email, mime_subtype="alternative")
-        except Exception as exc:  # provider hooks raise their own and the standard library's errors
-            raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
-
-
-class AirflowSlackChannel:
-    """Slack through the Slack provider's webhook hook and an Airflow connection (under Airflow)."""
-
-    name = "slack"
-
-    def __init__(self, conn_id: str, timeout: int = 10):
-        self.conn_id = conn_id
-        self.timeout = timeout
-
-    def secrets(self) -> list[str]:
-        return []
-
-    def send(self, digest: Digest) -> None:
-        from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
-        payload = render_slack(digest)
-        try:
-            SlackWebhookHook(slack_webhook_conn_id=self.conn_id, timeout=self.timeout).send(
-                text=payload["text"], blocks=payload["blocks"])
-        except Exception as exc:
-            raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
 
 
 def deliver(channel: Channel, digest: Digest, attempts: int = 3, backoff: float = 2.0, sleep=time.sleep) -> Delivery:

@@ -89,12 +89,20 @@ def headline_for(items: list[Item], resolved: list[Item], days: list[date]) -> s
     return (", ".join(parts) or "nothing new") + span
 
 
+def span_text(spans: list[tuple[date, date]]) -> str:
+    """``2016-03-09, 2016-03-14 to 2016-03-15``"""
+    return ", ".join(str(a) if a == b else f"{a} to {b}" for a, b in spans)
+
+
 def build_validation_digest(items: list[Item], resolved: list[Item], run_id: str, days: list[date],
-                            links: dict[str, str]) -> Digest:
+                            links: dict[str, str], checked: list[tuple[date, date]] | None = None) -> Digest:
+    """``checked``: the End Dates the run (or runs: ``run_id`` lists them) validated."""
     headline = headline_for(items, resolved, days)
     prefix = "CRITICAL: " if any(i.severity == "critical" for i in items) else ""
+    note = f"validation run{'s' if ',' in run_id else ''} {run_id}" + \
+        (f"; End Dates checked: {span_text(checked)}" if checked else "")
     return Digest(subject=f"[dailyseg] {prefix}{headline}", headline=headline, items=items, resolved=resolved,
-                  links=links, note=f"validation run {run_id}")
+                  links=links, note=note)
 
 
 def build_failure_digest(where: str, error: str, day: date | None, links: dict[str, str]) -> Digest:

@@ -25,7 +25,7 @@ def print_ingest_summary(summary, out=sys.stdout, quarantine: Path | None = None
         f"  time         {summary.seconds:>9.1f} s ({rate:,.0f} files/s, {rows_rate:,.0f} values/s)",
     ]
     if summary.repair is not None:
-        lines.insert(1, repair_text(summary.repair))
+        lines.insert(1, "  " + summary.repair.describe(short_path))
     if summary.recovered_filings:
         lines.append(f"  recovered    {summary.recovered_filings:>9,}   filings an interrupted run had not "
                      "written to the lake")
@@ -96,13 +96,6 @@ def print_alert_report(report: dict, out=sys.stdout) -> None:
 
 
 
-def repair_text(repair) -> str:
-    """One paragraph on the rebuild of a damaged warehouse that came before a load."""
-    kept = ", ".join(short_path(p) for p in repair.kept) or "nothing"
-    return (f"  The warehouse file was damaged ({repair.damage}): it was set aside as {kept} and the warehouse "
-            f"rebuilt from the lake ({repair.filings:,} filings, {repair.raw_loaded:,} more from the raw zone, "
-            f"{repair.seconds:.1f} s) before this load. Ingest, validation and alert history start afresh: run "
-            "dailyseg validate.")
 def print_fetch_summary(summary, out=sys.stdout, first: int = 20) -> None:
     """A row per source (new, re-published, unchanged, not yet published, failed), then each failure with
     its address and reason."""

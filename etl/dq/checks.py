@@ -2,8 +2,9 @@
 
 Kinds: ``deficiency`` (a code below ``threshold``), ``target`` (a code below ``threshold`` while
 ``condition_code`` is at or above it), ``anomaly`` (a code's day-over-day change in percent below
-``threshold``), and the statement-wide kinds ``completeness``, ``sign`` and ``freshness``. Arithmetic
-identities live in ``rules.csv`` (``etl.form.rules``).
+``threshold``), ``freshness`` (a firm that was filing has had no filing for ``threshold`` business days:
+one row per severity, e.g. a warning at 1 and an error at 3) and the statement-wide kinds
+``completeness`` and ``sign``. Arithmetic identities live in ``rules.csv`` (``etl.form.rules``).
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ def read_checks(path: Path) -> list[Check]:
                 threshold = float(row["threshold"] or 0)
             except ValueError as exc:
                 raise ChecksError(f"{where}: threshold must be a number") from exc
+            if kind == "freshness" and (threshold < 1 or threshold != int(threshold)):
+                raise ChecksError(f"{where}: a freshness threshold is a whole number of business days, at least 1")
             code = row["code"].strip() or None
             if kind in ("deficiency", "target", "anomaly") and not (code and row["statement"].strip()):
                 raise ChecksError(f"{where}: a {kind} check needs a statement and a code")
@@ -73,3 +76,8 @@ def check_of_kind(kind: str) -> Check:
         if check.kind == kind:
             return check
     raise ChecksError(f"checks.csv has no {kind} check")
+
+
+def checks_of_kind(kind: str) -> list[Check]:
+    """Every check of a kind, in file order."""
+    return [check for check in load_checks() if check.kind == kind]

@@ -244,10 +244,10 @@ def suite_specs(catalog: Catalog | None = None, rules=None, checks=None) -> dict
         "kind": "anomaly", "check_id": check.check_id, "severity": check.severity, "statement": check.statement,
         "code": check.code, "threshold_pct": check.threshold, "description": check.description},
         min_value=check.threshold) for check in checks if check.kind == "anomaly"]
-    freshness = check_of_kind("freshness")
-    fresh = [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "filing_id"},
-              "meta": {"kind": "freshness", "check_id": freshness.check_id, "severity": freshness.severity,
-                       "description": freshness.description}}]
+    fresh = [_between("missing_days", {
+        "kind": "freshness", "check_id": check.check_id, "severity": check.severity,
+        "threshold_days": int(check.threshold), "description": check.description},
+        max_value=int(check.threshold) - 1) for check in checks if check.kind == "freshness"]
     return {SUITE_STATEMENTS: statements, SUITE_ANOMALIES: anomalies, SUITE_FRESHNESS: fresh}
 
 

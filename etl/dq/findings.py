@@ -215,14 +215,28 @@ class FindingBuilder:
         return findings
 
     def freshness_findings(self, failures, rows: dict[tuple, dict]) -> list[Finding]:
-        findings = []
+        """One finding per firm and day, of the most severe freshness check it fails (a firm three days
+        overdue is an error, not also a warning)."""
+        worst: dict[tuple, tuple[dict, dict]] = {}
         for meta, unexpected in failures:
             for hit in unexpected:
-                row = rows[(hit["firm"], _day(hit["end_date"]))]
+                key = (hit["firm"], _day(hit["end_date"]))
+                if key not in worst or SEVERITY_ORDER.get(meta["severity"], 9) < \
+                        SEVERITY_ORDER.get(worst[key][0]["severity"], 9):
+                    worst[key] = (meta, rows[key])
+        findings = []
+        for meta, row in worst.values():
+            gone = int(row["missing_days"])
+            if gone <= 1:
                 message = (f"{row['firm']}, {row['end_date']}: no filing for this business day; the firm filed for "
                            f"{row['prev_end_date']}")
-                findings.append(Finding("freshness", meta["check_id"], meta["severity"], row["firm"],
-                                        _day(row["end_date"]), None, None, None, None, None, None, message))
+            else:
+                message = (f"{row['firm']}, {row['end_date']}: no filing for {gone} business days in a row; the firm "
+                           f"last filed for {row['prev_end_date']}")
+            if meta["severity"] in ("error", "critical"):
+                message += f" (overdue: {meta['threshold_days']} business days without a filing is an error)"
+            findings.append(Finding("freshness", meta["check_id"], meta["severity"], row["firm"],
+                                    _day(row["end_date"]), None, None, None, None, None, None, message))
         return findings
 
 

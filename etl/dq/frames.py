@@ -5,8 +5,8 @@
   ``compile.frame_range_sql`` generates. On DuckDB it comes back as a pandas DataFrame; on
   PostgreSQL it is materialized as a table in the warehouse so GX validates it there, in SQL;
 * the anomaly frame: each firm's excess per statement against its excess on the previous business day;
-* the freshness frame: every (firm, business day) where the firm filed on the previous business day,
-  with the filing for the day itself, or none.
+* the freshness frame: every (firm, business day) where the firm filed on one of the previous business
+  days, with the filing for the day itself (or none) and how many business days it has gone without.
 """
 
 from __future__ import annotations
@@ -147,22 +147,36 @@ def anomaly_frame(warehouse: Warehouse, start: date, end: date) -> pd.DataFrame:
 
 
 def freshness_frame(warehouse: Warehouse, start: date, end: date) -> pd.DataFrame:
-    """Every (firm, business day in range) where the firm filed the business day before."""
+    """Every (firm, business day in range) where the firm filed on one of the business days before, as
+    far back as the longest freshness threshold: the day's filing (or none), the last day it filed
+    before, and ``missing_days``, how many business days it has now gone without a filing (0 when it
+    filed). A firm that stopped filing is reported up to the longest threshold, then no longer expected."""
+    from etl.dq.checks import checks_of_kind
+    window = max((int(c.threshold) for c in checks_of_kind("freshness")), default=1)
+    first = start
+    for _ in range(window):
+        first = previous_business_day(first)
     filed = warehouse.read_df(
         "SELECT firm, end_date, max(filing_id) AS filing_id FROM filings "
-        "WHERE end_date BETWEEN :start AND :end GROUP BY firm, end_date",
-        _range_params(previous_business_day(start), end))
-    columns = ["firm", "end_date", "prev_end_date", "filing_id"]
+        "WHERE end_date BETWEEN :start AND :end GROUP BY firm, end_date", _range_params(first, end))
+    columns = ["firm", "end_date", "prev_end_date", "filing_id", "missing_days"]
     if filed.empty:
         return pd.DataFrame(columns=columns)
     filed["end_date"] = pd.to_datetime(filed["end_date"]).dt.date
     by_day: dict[date, dict[str, str]] = {}
     for firm, day, filing_id in zip(filed.firm, filed.end_date, filed.filing_id):
         by_day.setdefault(day, {})[firm] = filing_id
+    days = business_days(first, end)
+    position = {day: i for i, day in enumerate(days)}
     rows = []
-    for day in business_days(start, end):
-        before = previous_business_day(day)
+    for i, day in enumerate(days):
+        if day < start:
+            continue
+        last_filed: dict[str, date] = {}
+        for before in days[max(0, i - window):i]:  # oldest first: the newest filing wins
+            last_filed.update(dict.fromkeys(by_day.get(before, {}), before))
         today = by_day.get(day, {})
-        for firm in sorted(by_day.get(before, {})):
-            rows.append((firm, day, before, today.get(firm)))
-    return pd.DataFrame(rows, columns=columns)
+        for firm in sorted(last_filed):
+            gone = 0 if firm in today else i - position[last_filed[firm]]
+            rows.append((firm, day, last_filed[firm], today.get(firm), gone))
+    return pd.DataFrame(rows, columns=columns).astype({"missing_days": "int64"})

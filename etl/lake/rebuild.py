@@ -73,6 +73,14 @@ class RebuildSummary:
     kept: list[str] = field(default_factory=list)  # where the old file (and its WAL) now are
     seconds: float = 0.0
 
+    def describe(self, show_path: Callable[[str], str] = str) -> str:
+        """One paragraph on a rebuild that repaired a damaged warehouse before a load."""
+        kept = ", ".join(show_path(p) for p in self.kept) or "nothing"
+        return (f"The warehouse file was damaged ({self.damage}): it was set aside as {kept} and the warehouse "
+                f"rebuilt from the lake ({self.filings:,} filings, {self.raw_loaded:,} more from the raw zone, "
+                f"{self.seconds:.1f} s) before this load. Ingest, validation and alert history start afresh: run "
+                "dailyseg validate.")
+
 
 class _Value(NamedTuple):
     statement: str

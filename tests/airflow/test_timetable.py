@@ -54,6 +54,25 @@ def test_manual_runs_cover_the_given_business_day():
     assert interval == DataInterval(pendulum.datetime(2016, 3, 14, tz=NY), pendulum.datetime(2016, 3, 15, 12, 30, tz=NY))
 
 
+def test_a_moment_that_is_not_midnight_means_the_last_day_whose_filings_are_due():
+    """The trigger form's default logical date is "now": a run for today would find nothing filed yet."""
+    from etl.airflow.timetable import day_named_by, last_due_business_day
+    monday_morning = pendulum.datetime(2016, 3, 14, 10, 0, tz=NY)  # Friday's filings are due at noon
+    monday_afternoon = pendulum.datetime(2016, 3, 14, 12, 30, tz=NY)
+    assert last_due_business_day(monday_morning).isoformat() == "2016-03-10"
+    assert last_due_business_day(monday_afternoon).isoformat() == "2016-03-11"
+    assert day_named_by(monday_morning).isoformat() == "2016-03-10"
+    interval = BusinessDayTimetable().infer_manual_data_interval(run_after=monday_afternoon)
+    assert interval.start == pendulum.datetime(2016, 3, 11, tz=NY)
+    # midnight names its day, in UTC (--logical-date 2016-03-14) or New York (the schedule's)
+    assert day_named_by(pendulum.datetime(2016, 3, 14, tz="UTC")).isoformat() == "2016-03-14"
+    assert day_named_by(pendulum.datetime(2016, 3, 14, tz=NY)).isoformat() == "2016-03-14"
+    assert day_named_by(pendulum.datetime(2016, 3, 13, tz="UTC")).isoformat() == "2016-03-11"  # a Sunday
+    # after a holiday: Friday 1 July 2016 is due Tuesday the 5th (Independence Day)
+    assert last_due_business_day(pendulum.datetime(2016, 7, 5, 11, 0, tz=NY)).isoformat() == "2016-06-30"
+    assert last_due_business_day(pendulum.datetime(2016, 7, 5, 13, 0, tz=NY)).isoformat() == "2016-07-01"
+
+
 def test_serializes_for_the_scheduler():
     timetable = BusinessDayTimetable()
     assert BusinessDayTimetable.deserialize(timetable.serialize()).summary == timetable.summary

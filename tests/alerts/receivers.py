@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import json
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,17 +29,46 @@ class _MailHandler:
     async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.content, policy=policy.default)
         self.box.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos), "message": message,
-                                  "raw": envelope.content})
+                                  "raw": envelope.content, "tls": bool(getattr(session, "ssl", None))})
         return "250 OK"
+
+
+def self_signed_tls(folder) -> ssl.SSLContext:
+    """A server TLS context with a fresh self-signed certificate for 127.0.0.1."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "smtp-cert.pem", folder / "smtp-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_path, key_path)
+    return context
 
 
 @dataclass
 class SmtpReceiver:
+    """``tls``: a server TLS context; the receiver then requires STARTTLS before anything else."""
+
     user: str | None = None
     password: str | None = None
     messages: list = field(default_factory=list)
     logins: list = field(default_factory=list)  # (mechanism, login) of every AUTH the server was sent
     controller: Controller | None = None
+    tls: ssl.SSLContext | None = None
 
     def start(self, port: int = 0) -> "SmtpReceiver":
         kwargs = {}
@@ -48,7 +78,9 @@ class SmtpReceiver:
                 ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == self.user \
                     and auth_data.password.decode() == self.password
                 return AuthResult(success=ok, handled=False)  # a refusal answers 535, as a real server does
-            kwargs = {"authenticator": authenticate, "auth_require_tls": False}
+            kwargs = {"authenticator": authenticate, "auth_require_tls": self.tls is not None}
+        if self.tls is not None:
+            kwargs.update(tls_context=self.tls, require_starttls=True)
         self._port = port or _free_port()
         self.controller = Controller(_MailHandler(self), hostname="127.0.0.1", port=self._port, **kwargs)
         self.controller.start()

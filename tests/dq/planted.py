@@ -204,7 +204,12 @@ def build(landing: Path) -> Corpus:
     _write(path, header, values)
     plants.append(Plant(header.firm, day, "rounding within tolerance", set()))
 
-    # The 2014 window ends on a Friday: every firm filed then and (in this corpus) not the Monday after.
-    after = next_business_day(SUMMARY_ERA[-1])
-    plants += [Plant(firm.name, after, "end of the 2014 window", {("FRESHNESS", None)}) for firm in firms]
+    # The 2014 window ends on a Friday: every firm filed then and (in this corpus) never again. Missing
+    # on Monday and Tuesday is a warning; on the third business day it is overdue, an error; after
+    # that the firms are no longer expected.
+    monday = next_business_day(SUMMARY_ERA[-1])
+    tuesday = next_business_day(monday)
+    wednesday = next_business_day(tuesday)
+    for day, rule in ((monday, "FRESHNESS"), (tuesday, "FRESHNESS"), (wednesday, "FRESHNESS-OVERDUE")):
+        plants += [Plant(firm.name, day, "end of the 2014 window", {(rule, None)}) for firm in firms]
     return Corpus(landing, plants)
