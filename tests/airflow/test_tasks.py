@@ -12,7 +12,7 @@ from etl.airflow.steps import ChecksFailed, alert_run, validate_days, validation
 from etl.airflow.tasks import BadParams, days_to_validate, requested_days
 from etl.airflow.timetable import NEW_YORK
 from etl.alerts.channels import SmtpChannel
-from etl.ingest.run import ingest
+from etl.ingest.job import ingest
 from etl.synthetic.files import generate_filings
 from etl.synthetic.firms import make_firms
 from tests.alerts.receivers import SmtpReceiver
