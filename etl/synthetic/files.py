@@ -21,7 +21,7 @@ from etl.synthetic.render import CoverPage, RenderStyle, render_html, render_tex
 from etl.synthetic.values import Values, amend_values, build_values, cover_page
 
 # -- files -----------------------------------------------------------------------------------------------
-FORMATS = {"text": ".txt", "html": ".html"}
+FORMATS = {"text": ".txt", "html": ".html", "pdf": ".pdf"}
 
 
 def encode_filing(text: str, fmt: str) -> bytes:
@@ -33,6 +33,9 @@ def render_filing(firm_name: str, end_date: date, submit_date: date, status: str
                   cover: CoverPage | None = None) -> bytes:
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {sorted(FORMATS)}")
+    if fmt == "pdf":
+        from etl.synthetic.pdf_layout import render_pdf
+        return render_pdf(firm_name, end_date, submit_date, status, values, rng, style=style, cover=cover)
     render = render_html if fmt == "html" else render_text
     return encode_filing(render(firm_name, end_date, submit_date, status, values, rng, style=style, cover=cover),
                          fmt)
