@@ -27,6 +27,7 @@ from etl.lake import raw as raw_archive
 from etl.form.catalog import load_catalog
 from etl.locks import LockBusy
 from etl.ingest.parser import ParsedFiling
+from etl.ingest.pdf import PdfLimits
 from etl.ingest.workers import Prepared, Preparer
 from etl.settings import Settings
 from etl.warehouse import (DATABASE_ERRORS, LoadBatch, Warehouse, WarehouseError, exclusive_writer, first_line,
@@ -174,6 +175,7 @@ class _BatchBuilder:
             "n_values": len(parsed.values),
             "unknown_codes": ",".join(parsed.unknown_codes) or None,
             "notes": "; ".join(parsed.notes) or None, "run_id": self.run_id,
+            "source_format": parsed.source_format, "page_count": parsed.page_count,
         }
         for key, value in row.items():
             self.filings[key].append(value)
@@ -187,12 +189,13 @@ class _BatchBuilder:
             v["submit_date"].extend([h.submit_date] * n)
             v["status"].extend([h.status] * n)
             v["sha256"].extend([sha] * n)
-            statements, codes, values, lines, labels = zip(*parsed.values)
+            statements, codes, values, lines, labels, pages = zip(*parsed.values)
             v["statement"].extend(statements)
             v["code"].extend(codes)
             v["value"].extend(values)
             v["line"].extend(lines)
             v["label"].extend(labels)
+            v["page"].extend(pages)
         self.count += 1
 
     def add_rejection(self, row: dict) -> None:
@@ -243,7 +246,8 @@ class Ingestor:
         done = 0
         self.warehouse.dispose()  # no open database connection (or its threads) while workers fork
         self.warehouse.limit_memory()  # DuckDB: cap its block cache
-        preparer = Preparer(self.settings.lake, self.settings.max_file_bytes, loaded_hashes, self.workers)
+        preparer = Preparer(self.settings.lake, self.settings.max_file_bytes, loaded_hashes, self.workers,
+                            PdfLimits.of(self.settings))
         with raw_archive.RawWriting(self.settings.lake), preparer:
             for prepared_batch in preparer.batches(files, self.settings.batch_size):
                 for prepared in prepared_batch:

@@ -22,6 +22,7 @@ from typing import Iterable, Iterator
 from etl.lake import raw as raw_archive
 from etl.processes import fork_pool
 from etl.ingest.parser import ParsedFiling, RejectedFiling, parse_filing
+from etl.ingest.pdf import PdfLimits
 
 # Below this many files a pool costs more than it saves.
 PARALLEL_THRESHOLD = 64
@@ -67,7 +68,8 @@ def hash_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def prepare(path: Path, lake: Path, max_bytes: int, known: frozenset[str] | set[str]) -> Prepared:
+def prepare(path: Path, lake: Path, max_bytes: int, known: frozenset[str] | set[str],
+            pdf_limits: PdfLimits | None = None) -> Prepared:
     """Everything about one file that does not need the warehouse."""
     try:
         data = read_capped(path, max_bytes)
@@ -84,7 +86,7 @@ def prepare(path: Path, lake: Path, max_bytes: int, known: frozenset[str] | set[
     if sha in known:
         return Prepared(path, sha=sha, size=len(data), duplicate=True)
     try:
-        parsed = parse_filing(data, str(path), max_bytes=max_bytes)
+        parsed = parse_filing(data, str(path), max_bytes=max_bytes, pdf_limits=pdf_limits)
     except RejectedFiling as rejection:
         return Prepared(path, sha=sha, size=len(data), reason_code=rejection.reason, reason=rejection.message,
                         line_no=rejection.line_no, data=data)
@@ -93,7 +95,7 @@ def prepare(path: Path, lake: Path, max_bytes: int, known: frozenset[str] | set[
                         reason=f"the parser failed on this file ({type(exc).__name__}: {exc}); "
                                "it is kept in the quarantine for a fix",
                         data=data, detail=traceback.format_exc(limit=8))
-    raw = raw_archive.archive_raw(lake, sha, data, path.suffix)
+    raw = raw_archive.archive_raw(lake, sha, data, path.suffix, parsed.source_format)
     return Prepared(path, sha=sha, size=len(data), parsed=parsed, raw_path=str(raw))
 
 
@@ -101,9 +103,9 @@ def prepare(path: Path, lake: Path, max_bytes: int, known: frozenset[str] | set[
 _worker_args: tuple = ()
 
 
-def _init_worker(lake: Path, max_bytes: int, known: frozenset[str]) -> None:
+def _init_worker(lake: Path, max_bytes: int, known: frozenset[str], pdf_limits: PdfLimits | None) -> None:
     global _worker_args
-    _worker_args = (lake, max_bytes, known)
+    _worker_args = (lake, max_bytes, known, pdf_limits)
 
 
 def _prepare_many_in_worker(paths: list) -> list[Prepared]:
@@ -122,10 +124,12 @@ class WorkerLost(RuntimeError):
 class Preparer:
     """Prepare many files in order, in worker processes when there are enough of them."""
 
-    def __init__(self, lake: Path, max_bytes: int, known: Iterable[str], workers: int | None = None):
+    def __init__(self, lake: Path, max_bytes: int, known: Iterable[str], workers: int | None = None,
+                 pdf_limits: PdfLimits | None = None):
         self.lake = lake
         self.max_bytes = max_bytes
         self.known = frozenset(known)
+        self.pdf_limits = pdf_limits
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self._pool = None
 
@@ -172,13 +176,14 @@ class Preparer:
         # An executor rather than multiprocessing.Pool: if a worker dies (killed, out of memory), the run
         # stops with an error instead of waiting forever for the lost files; a re-run resumes. Workers only
         # parse and write files; they never touch the parent's database connections or threads.
-        return fork_pool(self.workers, initializer=_init_worker, initargs=(self.lake, self.max_bytes, self.known))
+        return fork_pool(self.workers, initializer=_init_worker, initargs=(self.lake, self.max_bytes, self.known,
+                                                                             self.pdf_limits))
 
     def batches(self, paths: list[str] | list[Path], batch_size: int) -> Iterator[list[Prepared]]:
         """Prepared files, ``batch_size`` at a time and in the order given (paths as ``str`` or ``Path``)."""
         if self.workers <= 1 or len(paths) < PARALLEL_THRESHOLD:
             for chunk in _chunks(paths, batch_size):
-                yield [prepare(Path(p), self.lake, self.max_bytes, self.known) for p in chunk]
+                yield [prepare(Path(p), self.lake, self.max_bytes, self.known, self.pdf_limits) for p in chunk]
             return
         self._pool = self._start_pool()
         chunksize = max(1, min(32, batch_size // (4 * self.workers)))

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from etl.clock import file_stamp
 from etl.lake.durable import atomic_write
 from etl.locks import exclusive
-from etl.warehouse.tables import LAKE_VALUES
+from etl.warehouse.tables import FILINGS, LAKE_VALUES
 
 _TEXT = pa.string()
 _DICTIONARY = pa.dictionary(pa.int32(), _TEXT)
@@ -50,6 +50,15 @@ def _compact_schema(schema: pa.Schema) -> pa.Schema:
     return pa.schema([pa.field(f.name, _DICTIONARY) if f.type == _TEXT else f for f in schema])
 
 
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with the columns of ``schema`` in its order, a column it lacks as nulls (a partition
+    written before the column existed), cast to ``schema``'s types."""
+    missing = [f for f in schema if f.name not in table.column_names]
+    for f in missing:
+        table = table.append_column(f.name, pa.nulls(table.num_rows, f.type))
+    return table.select(schema.names).cast(schema)
+
+
 def _rewrite(path: Path, new_rows: pa.Table, replaced_ids: pa.Array, sort) -> None:
     """Rewrite one partition with ``new_rows`` in place of the rows of ``replaced_ids``.
 
@@ -64,7 +73,7 @@ def _rewrite(path: Path, new_rows: pa.Table, replaced_ids: pa.Array, sort) -> No
     table = new_rows.cast(compact)
     if path.exists():
         text = [f.name for f in new_rows.schema if f.type == _TEXT]
-        old = pq.read_table(path, read_dictionary=text).select(compact.names).cast(compact)
+        old = conform(pq.read_table(path, read_dictionary=text), compact)
         replaced = pc.is_in(old["filing_id"], value_set=replaced_ids)
         if pc.any(replaced).as_py():
             old = old.filter(pc.invert(replaced))
@@ -112,7 +121,7 @@ def read_month(lake: Path, year: int, month: int) -> tuple[pa.Table, pa.Table]:
         filings = pq.read_table(_partition_dir(lake, "filings", year, month) / "part-0.parquet")
         values_file = _partition_dir(lake, "seg_values", year, month) / "part-0.parquet"
         values = pq.read_table(values_file) if values_file.exists() else LAKE_VALUES.empty_table()
-    return filings, values.select(LAKE_VALUES.names).cast(LAKE_VALUES)
+    return conform(filings, FILINGS), conform(values, LAKE_VALUES)
 
 
 def set_month_aside(lake: Path, year: int, month: int) -> list[str]:
