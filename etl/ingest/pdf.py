@@ -20,8 +20,8 @@ Other traits of real prints: ``Page N of M`` footers are dropped, so a statement
 page break; in a monospaced print of the text layout a long line wraps, so a line that starts with a
 ``[code]`` right after a line ending in an underlined value is joined back to it.
 
-**Bad and hostile PDFs.** Reading happens in a child process with a bound on time and memory
-(``etl.processes.run_bounded``), so a PDF that takes too long, exhausts memory or crashes the reader
+**Bad and hostile PDFs.** Reading happens in a child process with a bound on time and memory per file
+(``etl.processes.BoundedWorker``; one child reads file after file, and is replaced after a failure), so a PDF that takes too long, exhausts memory or crashes the reader
 is rejected with a reason and the run goes on, whether the run parses in workers or, for a few files,
 in the loader itself. Damaged or truncated files, files that need a password, scans with no text
 layer and files with far more pages than a filing are rejected with their own reasons. Nothing in a
@@ -46,7 +46,6 @@ _FOOTER = re.compile(r"\s*(?:page\s+\d+(?:\s*(?:of|/)\s*\d+)?|-\s*\d+\s*-|\d+\s*
 _STARTS_WITH_CODE = re.compile(r"\s*\[\s*\d{4}\s*\]")
 _ENDS_WITH_UNDERLINED = re.compile(r"<\s*/\s*u\s*>\s*$", re.IGNORECASE)
 _CONTROL = dict.fromkeys(c for c in range(32) if c != 9)  # every control character but the tab
-_TEXT_BUFFER = 4096
 
 
 class UnreadablePdf(ValueError):
@@ -89,16 +88,34 @@ def is_pdf(data: bytes) -> bool:
     return data[:1024].lstrip()[:5] == PDF_MAGIC
 
 
+_readers: dict[PdfLimits, object] = {}
+
+
+def _reader(limits: PdfLimits):
+    """This process's bounded reader child for these limits (started on first use)."""
+    from etl.processes import BoundedWorker
+    reader = _readers.get(limits)
+    if reader is None:
+        import pypdfium2  # noqa: F401  (initialises PDFium here, so the reader child inherits it)
+        reader = _readers[limits] = BoundedWorker(_extract, limits.seconds, limits.memory_mb << 20)
+    return reader
+
+
+def close_readers() -> None:
+    """Stop the reader children this process started (the end of a run)."""
+    while _readers:
+        _readers.popitem()[1].close()
+
+
 def read_pdf(data: bytes, limits: PdfLimits | None = None) -> PdfText:
     """The filing's text in reading order, or ``UnreadablePdf`` saying why it cannot be read."""
-    from etl.processes import Overrun, run_bounded
+    from etl.processes import Overrun
     limits = limits or PdfLimits()
     if b"%%EOF" not in data[-2048:]:
         raise UnreadablePdf("pdf_truncated", "the PDF is truncated (it does not end with %%EOF): an incomplete "
                                              "download? Fetch it again")
-    import pypdfium2  # noqa: F401  (initialises PDFium here, so the bounded child inherits it)
     try:
-        outcome = run_bounded(_extract, (data,), seconds=limits.seconds, memory_bytes=limits.memory_mb << 20)
+        outcome = _reader(limits).call(data)
     except Overrun as overrun:
         if overrun.kind == "time":
             raise UnreadablePdf("pdf_timeout", f"reading the PDF took over {limits.seconds:g} s "
@@ -179,7 +196,7 @@ def _count_images(pdfium, page) -> int:
                for i in range(min(pdfium.FPDFPage_CountObjects(page), 10_000)))
 
 
-class _Run(NamedTuple):
+class _Word(NamedTuple):
     left: float
     right: float
     middle: float  # vertical centre (PDF space: larger is higher)
@@ -187,28 +204,40 @@ class _Run(NamedTuple):
     text: str
 
 
-def _runs(pdfium, textpage) -> list[_Run]:
-    """The text runs of a page with their boxes, in content-stream order."""
-    left, top, right, bottom = (ctypes.c_double() for _ in range(4))
-    buffer = ctypes.create_string_buffer(_TEXT_BUFFER * 2)
-    pointer = ctypes.cast(buffer, ctypes.POINTER(ctypes.c_ushort))
-    runs = []
-    for index in range(pdfium.FPDFText_CountRects(textpage, 0, -1)):
-        if not pdfium.FPDFText_GetRect(textpage, index, left, top, right, bottom):
-            continue
-        box = (left.value, top.value, right.value, bottom.value)
-        n = pdfium.FPDFText_GetBoundedText(textpage, *box, pointer, _TEXT_BUFFER)
-        if n >= _TEXT_BUFFER:  # a very long run: ask for all of it
-            n = pdfium.FPDFText_GetBoundedText(textpage, *box, None, 0)
-            big = ctypes.create_string_buffer(n * 2)
-            pdfium.FPDFText_GetBoundedText(textpage, *box, ctypes.cast(big, ctypes.POINTER(ctypes.c_ushort)), n)
-            raw = big.raw[:n * 2]
-        else:
-            raw = buffer.raw[:n * 2]
-        text = raw.decode("utf-16-le", "replace").replace("\r\n", " ").translate(_CONTROL).strip(" ")
-        if text:
-            runs.append(_Run(box[0], box[2], (box[1] + box[3]) / 2, abs(box[1] - box[3]), text))
-    return runs
+_WORD = re.compile(r"\S+")
+
+
+def _page_text(pdfium, textpage) -> str:
+    """The page's characters in content-stream order (one call), PDFium's inserted spaces and line breaks
+    included: index ``i`` is character ``i`` of the text page."""
+    n = pdfium.FPDFText_CountChars(textpage)
+    if n <= 0:
+        return ""
+    buffer = ctypes.create_string_buffer((n + 1) * 2)
+    pdfium.FPDFText_GetText(textpage, 0, n, ctypes.cast(buffer, ctypes.POINTER(ctypes.c_ushort)))
+    text = buffer.raw[:n * 2].decode("utf-16-le", "replace")
+    if len(text) != n or any("\ud800" <= c <= "\udfff" for c in text):  # characters outside the BMP
+        text = "".join(chr(pdfium.FPDFText_GetUnicode(textpage, i)) for i in range(n))
+    return text
+
+
+def _words(pdfium, textpage) -> list[_Word]:
+    """The page's words (runs of non-space characters in stream order) with their boxes: the loose box of
+    a word's first and last character (font ascent to descent, the same for every character of a line)."""
+    text = _page_text(pdfium, textpage)
+    box = pdfium.FS_RECTF()
+    char_box = pdfium.FPDFText_GetLooseCharBox
+    words = []
+    for match in _WORD.finditer(text):
+        start, end = match.span()
+        char_box(textpage, start, box)
+        left, bottom, top = box.left, box.bottom, box.top
+        if end - start > 1:
+            char_box(textpage, end - 1, box)
+        word = match.group().translate(_CONTROL)
+        if word:
+            words.append(_Word(min(left, box.left), max(box.right, left), (top + bottom) / 2, abs(top - bottom), word))
+    return words
 
 
 def _page_lines(pdfium, page) -> list[str]:
@@ -216,40 +245,40 @@ def _page_lines(pdfium, page) -> list[str]:
     if not textpage:
         return []
     try:
-        runs = _runs(pdfium, textpage)
+        words = _words(pdfium, textpage)
     finally:
         pdfium.FPDFText_ClosePage(textpage)
-    return [line for line in _lines(runs) if not _FOOTER.fullmatch(line)]
+    return [line for line in _lines(words) if not _FOOTER.fullmatch(line)]
 
 
-def _lines(runs: list[_Run]) -> list[str]:
-    """Runs grouped into lines top to bottom (runs whose vertical centres are within about half a line
-    of each other), each line's runs joined left to right."""
+def _lines(words: list[_Word]) -> list[str]:
+    """Words grouped into lines top to bottom (words whose vertical centres are within about half a line
+    of each other), each line's words joined left to right."""
     out: list[str] = []
-    line: list[_Run] = []
+    line: list[_Word] = []
     middle = height = 0.0
-    for run in sorted(runs, key=lambda r: -r.middle):
-        if line and abs(run.middle - middle) <= 0.45 * max(height, run.height):
-            line.append(run)
-            height = max(height, run.height)
+    for word in sorted(words, key=lambda w: -w.middle):
+        if line and abs(word.middle - middle) <= 0.45 * max(height, word.height):
+            line.append(word)
+            height = max(height, word.height)
             continue
         if line:
             out.append(_join(line, height))
-        line, middle, height = [run], run.middle, run.height
+        line, middle, height = [word], word.middle, word.height
     if line:
         out.append(_join(line, height))
     return out
 
 
-def _join(line: list[_Run], height: float) -> str:
-    """One line's runs left to right: a gap wider than about a character and a half is a column break (a
-    tab, as between the text layout's cells), a smaller one a space."""
-    line.sort(key=lambda r: r.left)
+def _join(line: list[_Word], height: float) -> str:
+    """One line's words left to right: a gap wider than a few spaces is a column break (a tab, as between
+    the text layout's cells), a smaller one a space, none at all joins them (glyphs placed one by one)."""
+    line.sort(key=lambda w: w.left)
     parts = [line[0].text]
-    for previous, run in zip(line, line[1:]):
-        gap = run.left - previous.right
+    for previous, word in zip(line, line[1:]):
+        gap = word.left - previous.right
         parts.append("\t" if gap > 1.2 * height else " " if gap > 0.12 * height else "")
-        parts.append(run.text)
+        parts.append(word.text)
     return "".join(parts)
 
 

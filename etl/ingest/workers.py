@@ -22,7 +22,7 @@ from typing import Iterable, Iterator
 from etl.lake import raw as raw_archive
 from etl.processes import fork_pool
 from etl.ingest.parser import ParsedFiling, RejectedFiling, parse_filing
-from etl.ingest.pdf import PdfLimits
+from etl.ingest.pdf import PdfLimits, close_readers
 
 # Below this many files a pool costs more than it saves.
 PARALLEL_THRESHOLD = 64
@@ -106,6 +106,8 @@ _worker_args: tuple = ()
 def _init_worker(lake: Path, max_bytes: int, known: frozenset[str], pdf_limits: PdfLimits | None) -> None:
     global _worker_args
     _worker_args = (lake, max_bytes, known, pdf_limits)
+    from multiprocessing.util import Finalize
+    Finalize(None, close_readers, exitpriority=10)  # a worker's PDF reader ends (and is reaped) with it
 
 
 def _prepare_many_in_worker(paths: list) -> list[Prepared]:
@@ -137,6 +139,7 @@ class Preparer:
         return self
 
     def __exit__(self, *exc) -> None:
+        close_readers()  # the PDF reader this process started (workers' own end with them)
         if self._pool is None:
             return
         if exc[0] is None:

@@ -220,11 +220,13 @@ def _winjammer_pages(metrics: _Metrics, firm_name: str, end_date: date, submit_d
         pages.put(_Text(LEFT, pages.y, title, size + 1, bold=True))
         pages.y += pages.leading * 1.8
         if statement == "cover":
-            for label, text in cover_lines(end_date, firm_name, cover):
-                wrapped = metrics.wrap(_latin1(label), cols.value1 - cols.label - 10, size)
+            rows = [(_latin1(label), _latin1(text)) for label, text in cover_lines(end_date, firm_name, cover)]
+            text_x = min(cols.value1 - 40, RIGHT - max(metrics.width(text, size) for _, text in rows))
+            for label, text in rows:
+                wrapped = metrics.wrap(label, text_x - LEFT - 2 * size, size)
                 for k, part in enumerate(wrapped):
-                    pages.put(_Text(cols.number, pages.y + k * pages.leading, part, size))
-                pages.put(_Text(cols.value1 - 40, pages.y, _latin1(text), size))
+                    pages.put(_Text(LEFT, pages.y + k * pages.leading, part, size))
+                pages.put(_Text(text_x, pages.y, text, size))
                 pages.y += len(wrapped) * pages.leading + 4
             continue
         _body(pages, metrics, cols, title, statement, end_date, values[statement], pdf_style, style.paren_negatives)
