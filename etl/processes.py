@@ -21,6 +21,7 @@ that could hang, exhaust memory or crash: the caller gets the result, or ``Overr
 from __future__ import annotations
 
 import ctypes
+import faulthandler
 import multiprocessing
 import os
 import pickle
@@ -123,6 +124,7 @@ def _serve(parent: int, requests: int, replies: int, function: Callable, memory_
     status = 0
     try:
         _become_child(parent)
+        faulthandler.disable()  # a crash here is an outcome the parent reports, not a traceback to print
         # The limit counts address space, so it is set above what the process (a copy of its parent) maps
         # already: what the calls may add is ``memory_bytes``.
         base = _address_space()

@@ -117,6 +117,8 @@ def read_pdf(data: bytes, limits: PdfLimits | None = None) -> PdfText:
     try:
         outcome = _reader(limits).call(data)
     except Overrun as overrun:
+        if overrun.kind == "error":  # a defect of this module, not of the file: not a rejection reason
+            raise RuntimeError(f"the PDF reader failed: {overrun.detail}") from None
         if overrun.kind == "time":
             raise UnreadablePdf("pdf_timeout", f"reading the PDF took over {limits.seconds:g} s "
                                                "(DAILYSEG_PDF_SECONDS); a filing takes milliseconds") from None
