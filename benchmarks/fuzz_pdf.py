@@ -75,15 +75,9 @@ def seed_corpus() -> str:
 
 
 def main(argv: list[str]) -> None:
-    args = list(argv)
-    if not any(not a.startswith("-") for a in args[1:]):  # no corpus folder given: seed from generated PDFs
-        args.append(seed_corpus())
-    if not any(a.startswith("-timeout=") for a in args):
-        args.append(f"-timeout={int(LIMITS.seconds) + 10}")  # the reader's own bound, plus parsing
-    if not any(a.startswith("-max_len=") for a in args):
-        args.append("-max_len=65536")
-    atheris.Setup(args, one_input)
-    atheris.Fuzz()
+    from fuzz_parser import run_fuzzer
+    # each input may take the reader's own bound, plus parsing; inputs stay about the size of a filing
+    run_fuzzer(argv, one_input, seed_corpus, {"timeout": str(int(LIMITS.seconds) + 10), "max_len": "65536"})
 
 
 if __name__ == "__main__":

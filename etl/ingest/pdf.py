@@ -35,6 +35,7 @@ import bisect
 import ctypes
 import re
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import NamedTuple
 
 from etl.settings import Settings
@@ -45,7 +46,7 @@ MAX_TEXT_CHARS = 2_000_000  # a filing is about 10,000 characters
 _FOOTER = re.compile(r"\s*(?:page\s+\d+(?:\s*(?:of|/)\s*\d+)?|-\s*\d+\s*-|\d+\s*/\s*\d+)\s*", re.IGNORECASE)
 _STARTS_WITH_CODE = re.compile(r"\s*\[\s*\d{4}\s*\]")
 _ENDS_WITH_UNDERLINED = re.compile(r"<\s*/\s*u\s*>\s*$", re.IGNORECASE)
-_CONTROL = dict.fromkeys(c for c in range(32) if c != 9)  # every control character but the tab
+_CONTROL = dict.fromkeys(range(32), " ")  # control characters separate words, like spaces
 
 
 class UnreadablePdf(ValueError):
@@ -198,20 +199,12 @@ def _count_images(pdfium, page) -> int:
                for i in range(min(pdfium.FPDFPage_CountObjects(page), 10_000)))
 
 
-class _Word(NamedTuple):
-    left: float
-    right: float
-    middle: float  # vertical centre (PDF space: larger is higher)
-    height: float
-    text: str
-
-
 _WORD = re.compile(r"\S+")
 
 
 def _page_text(pdfium, textpage) -> str:
     """The page's characters in content-stream order (one call), PDFium's inserted spaces and line breaks
-    included: index ``i`` is character ``i`` of the text page."""
+    included, control characters as spaces: index ``i`` is character ``i`` of the text page."""
     n = pdfium.FPDFText_CountChars(textpage)
     if n <= 0:
         return ""
@@ -220,12 +213,13 @@ def _page_text(pdfium, textpage) -> str:
     text = buffer.raw[:n * 2].decode("utf-16-le", "replace")
     if len(text) != n or any("\ud800" <= c <= "\udfff" for c in text):  # characters outside the BMP
         text = "".join(chr(pdfium.FPDFText_GetUnicode(textpage, i)) for i in range(n))
-    return text
+    return text.translate(_CONTROL)
 
 
-def _words(pdfium, textpage) -> list[_Word]:
-    """The page's words (runs of non-space characters in stream order) with their boxes: the loose box of
-    a word's first and last character (font ascent to descent, the same for every character of a line)."""
+def _words(pdfium, textpage) -> list[tuple[float, float, float, float, str]]:
+    """The page's words (runs of non-space characters in stream order) as ``(-middle, height, left, right,
+    text)``, from the loose boxes of their first and last characters (font ascent to descent: the same for
+    every character on a line). ``middle`` is the vertical centre in PDF space, where larger is higher."""
     text = _page_text(pdfium, textpage)
     box = pdfium.FS_RECTF()
     char_box = pdfium.FPDFText_GetLooseCharBox
@@ -236,9 +230,8 @@ def _words(pdfium, textpage) -> list[_Word]:
         left, bottom, top = box.left, box.bottom, box.top
         if end - start > 1:
             char_box(textpage, end - 1, box)
-        word = match.group().translate(_CONTROL)
-        if word:
-            words.append(_Word(min(left, box.left), max(box.right, left), (top + bottom) / 2, abs(top - bottom), word))
+        words.append((-0.5 * (top + bottom), abs(top - bottom), min(left, box.left), max(left, box.right),
+                      match.group()))
     return words
 
 
@@ -253,34 +246,35 @@ def _page_lines(pdfium, page) -> list[str]:
     return [line for line in _lines(words) if not _FOOTER.fullmatch(line)]
 
 
-def _lines(words: list[_Word]) -> list[str]:
+def _lines(words: list[tuple]) -> list[str]:
     """Words grouped into lines top to bottom (words whose vertical centres are within about half a line
     of each other), each line's words joined left to right."""
     out: list[str] = []
-    line: list[_Word] = []
+    line: list[tuple] = []
     middle = height = 0.0
-    for word in sorted(words, key=lambda w: -w.middle):
-        if line and abs(word.middle - middle) <= 0.45 * max(height, word.height):
+    for word in sorted(words):
+        if line and word[0] - middle <= 0.45 * max(height, word[1]):
             line.append(word)
-            height = max(height, word.height)
+            height = max(height, word[1])
             continue
         if line:
             out.append(_join(line, height))
-        line, middle, height = [word], word.middle, word.height
+        line, middle, height = [word], word[0], word[1]
     if line:
         out.append(_join(line, height))
     return out
 
 
-def _join(line: list[_Word], height: float) -> str:
+def _join(line: list[tuple], height: float) -> str:
     """One line's words left to right: a gap wider than a few spaces is a column break (a tab, as between
     the text layout's cells), a smaller one a space, none at all joins them (glyphs placed one by one)."""
-    line.sort(key=lambda w: w.left)
-    parts = [line[0].text]
+    line.sort(key=itemgetter(2))
+    parts = [line[0][4]]
+    tab, space = 1.2 * height, 0.12 * height
     for previous, word in zip(line, line[1:]):
-        gap = word.left - previous.right
-        parts.append("\t" if gap > 1.2 * height else " " if gap > 0.12 * height else "")
-        parts.append(word.text)
+        gap = word[2] - previous[3]
+        parts.append("\t" if gap > tab else " " if gap > space else "")
+        parts.append(word[4])
     return "".join(parts)
 
 
