@@ -70,9 +70,9 @@ def test_parsing_the_dag_file_is_cheap_and_runs_no_heavy_imports():
     assert float(seconds) < 30  # Airflow's default dagbag_import_timeout
 
 
-def landing_with(tmp_path: Path, planted_break: bool) -> Path:
+def landing_with(tmp_path: Path, planted_break: bool, fmt: str = "text") -> Path:
     landing = tmp_path / "landing"
-    generate_filings(landing, firms=4, start=date(2016, 3, 10), end=DAY, seed=8, amend_rate=0)
+    generate_filings(landing, firms=4, start=date(2016, 3, 10), end=DAY, seed=8, amend_rate=0, fmt=fmt)
     if planted_break:
         slug = make_firms(4, 8)[0].slug
         path = landing / DAY.isoformat() / f"{slug}.txt"
@@ -126,8 +126,9 @@ def receivers():
 
 
 def test_a_clean_day_loads_validates_publishes_and_a_rerun_changes_nothing(airflow_db, tmp_path, receivers):
+    """The day's filings arrive as the PDFs firms post: the DAG loads them through the same ingest."""
     smtp, hook = receivers
-    env = dag_env(tmp_path, landing_with(tmp_path, planted_break=False), smtp, hook)
+    env = dag_env(tmp_path, landing_with(tmp_path, planted_break=False, fmt="pdf"), smtp, hook)
     result = dags_test(env)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert task_states(airflow_db) == {"ingest": "success", "publish": "success", "validate": "success",
@@ -136,7 +137,9 @@ def test_a_clean_day_loads_validates_publishes_and_a_rerun_changes_nothing(airfl
     assert counts[0] == 12 and counts[2] == 0  # 4 firms x 3 business days, nothing rejected
     wh = open_warehouse(f"duckdb:///{tmp_path / 'home' / 'warehouse.duckdb'}")
     run = wh.read_df("SELECT date_from, date_to, success, filings_checked FROM dq_runs").iloc[0]
+    formats = wh.read_df("SELECT DISTINCT source_format FROM filings")
     wh.dispose()
+    assert list(formats.source_format) == ["pdf"]
     assert str(run.date_from)[:10] == str(run.date_to)[:10] == "2016-03-14" and run.success and run.filings_checked == 4
     assert smtp.messages == [] and hook.posts == []  # nothing to report, nothing sent
 

@@ -143,16 +143,19 @@ def test_bad_and_hostile_pdfs_are_rejected_with_their_reason_within_the_bounds(n
     assert time.monotonic() - started < limits.seconds + 5
 
 
-def test_after_a_pdf_that_crashes_or_stalls_the_reader_the_next_one_reads(sample_text):
+@pytest.mark.parametrize("bad, limits, reason", [
+    (lambda: files.deflate_bomb(192), PdfLimits(10, 32), "pdf_resources"),  # the reader crashes out of memory
+    (_slow_pdf, PdfLimits(0.3, 256), "pdf_timeout"),  # the reader is stopped at its deadline
+], ids=["crash", "stall"])
+def test_after_a_pdf_that_crashes_or_stalls_the_reader_the_next_one_reads(sample_text, bad, limits, reason):
     good = files.text_print(sample_text)
-    limits = PdfLimits(0.3, 128)  # the slow PDF needs about 100 MB, the bomb far more
     outcomes = []
-    for data in (good, files.deflate_bomb(192), good, _slow_pdf(), good):
+    for data in (good, bad(), good, bad(), good):
         try:
             outcomes.append(len(parse_filing(data, pdf_limits=limits).values))
         except RejectedFiling as rejected:
             outcomes.append(rejected.reason)
-    assert outcomes == [80, "pdf_resources", 80, "pdf_timeout", 80]
+    assert outcomes == [80, reason, 80, reason, 80]
 
 
 class _Recorder(BaseHTTPRequestHandler):

@@ -23,8 +23,9 @@ from etl.warehouse import open_warehouse
 from tests.ingest import pdf_files as files
 from tests.ingest.test_run import snapshot
 
-VALUES = ("SELECT f.firm, f.end_date, f.status, f.submit_date, v.statement, v.code, v.value, v.line, v.label "
-          "FROM seg_values v JOIN filings f USING (filing_id) WHERE f.firm <> 'Citigroup Global Markets Inc.'")
+VALUES = ("SELECT f.firm, CAST(f.end_date AS VARCHAR), f.status, CAST(f.submit_date AS VARCHAR), v.statement, v.code, "
+          "v.value, v.line, v.label FROM seg_values v JOIN filings f USING (filing_id) "
+          "WHERE f.firm <> 'Citigroup Global Markets Inc.'")
 
 
 def rows(settings, sql: str, params: dict | None = None) -> list[tuple]:
