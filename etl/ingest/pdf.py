@@ -6,24 +6,25 @@ order, one printed line per line, the line each page starts at and the page coun
 ``etl.ingest.parser`` parses that text like any other layout.
 
 **Extraction by position.** Producers write text objects in any order (a value column before the
-labels, a page footer first), so the text is put together from where things are on the page, never
-from the order of the content stream: the runs of text PDFium reports (the characters one show
-operator prints, with their box) are grouped into lines top to bottom, and each line's runs are joined
-left to right, a wide gap becoming a tab (a column break, as in the text layout's cells). Library and
-method chosen by measurement on generated 5-7 page filings: pypdfium2 (PDFium) gives plain text in
-about 3 ms per filing but in content-stream order; its character boxes, one call per character, cost
-about 10 ms more, and its text runs (one call per run, with their text) about 3 ms more, which is
-what this module uses; pdfplumber (pdfminer.six) gives position-ordered text in about 150 ms. Loading
-PDFium's text layer (about 5 ms) is the rest.
+labels, a page footer first), so the text is put together from where words are on the page, never
+from the order of the content stream: each word's box comes from PDFium's boxes of its first and last
+characters, words are grouped into lines top to bottom and joined left to right, a wide gap becoming a
+tab (a column break, as between the text layout's cells). Library and method chosen by measurement, on
+generated 4-7 page filings, CPU per filing on a loaded 2-core machine: opening the pages and PDFium's
+text layer costs about 6 ms whatever follows; then pypdfium2's plain text takes 0.5 ms more but comes
+in content-stream order; every character's box, one call per character, 10-13 ms more; each text
+run's box and text (one call per run, but each scans the page) 13-22 ms more; the two end characters
+of each word, which this module uses, 5-6 ms more, plus about 1.5 ms to build the lines. pdfplumber
+(pdfminer.six) gives position-ordered text in about 150 ms per filing.
 
 Other traits of real prints: ``Page N of M`` footers are dropped, so a statement continues across a
 page break; in a monospaced print of the text layout a long line wraps, so a line that starts with a
 ``[code]`` right after a line ending in an underlined value is joined back to it.
 
 **Bad and hostile PDFs.** Reading happens in a child process with a bound on time and memory per file
-(``etl.processes.BoundedWorker``; one child reads file after file, and is replaced after a failure), so a PDF that takes too long, exhausts memory or crashes the reader
-is rejected with a reason and the run goes on, whether the run parses in workers or, for a few files,
-in the loader itself. Damaged or truncated files, files that need a password, scans with no text
+(``etl.processes.BoundedWorker``: one child reads file after file, and is replaced after a failure), so
+a PDF that takes too long, exhausts memory or crashes the reader is rejected with a reason and the run
+goes on, whether the run parses in workers or, for a few files, in the loader itself. Damaged or truncated files, files that need a password, scans with no text
 layer and files with far more pages than a filing are rejected with their own reasons. Nothing in a
 PDF is executed or fetched: PDFium's form and JavaScript support is never initialised, and embedded
 files, links and actions are not read.

@@ -68,6 +68,7 @@ class IngestSummary:
     lake_partitions: int = 0
     recovered_filings: int = 0
     loaded_end_dates: set = field(default_factory=set)
+    formats: Counter = field(default_factory=Counter)  # new filings of this run by layout: text, html, pdf
 
     @property
     def rejected_count(self) -> int:
@@ -280,6 +281,7 @@ class Ingestor:
         builder.add_filing(parsed, prepared.sha, str(prepared.path.absolute()), prepared.raw_path, prepared.size,
                            utc_now())
         loaded_hashes.add(prepared.sha)
+        self.summary.formats[parsed.source_format] += 1
         self.summary.unknown_codes.update(parsed.unknown_codes)
         self.summary.filings_with_notes += bool(parsed.notes)
 

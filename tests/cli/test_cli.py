@@ -79,7 +79,8 @@ def test_generate_pdf_then_ingest_it(tmp_path):
     assert sorted(p.suffix for p in (tmp_path / "out").rglob("*.*")) == [".pdf", ".pdf"]
     loaded = run("ingest", str(tmp_path / "out"), home=tmp_path / "home")
     assert loaded.returncode == 0, loaded.stderr
-    assert "loaded               2" in loaded.stdout and "rejected             0" in loaded.stdout
+    assert "loaded               2   (" in loaded.stdout and "values; 2 PDF)" in loaded.stdout
+    assert "rejected             0" in loaded.stdout
 
 
 def test_demo_end_to_end_and_rerun_loads_nothing_new(tmp_path):
