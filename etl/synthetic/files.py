@@ -31,7 +31,7 @@ def firm_format(rank: int, fmt: str) -> str:
     """The format the firm of this rank (0 = largest) publishes in, for ``fmt`` (a format, or ``mixed``)."""
     if fmt != MIXED:
         return fmt
-    return {2: "html", 5: "pdf"}.get(rank % 6, "text")
+    return {2: "html", 4: "pdf"}.get(rank % 6, "text")
 
 
 def encode_filing(text: str, fmt: str) -> bytes:
