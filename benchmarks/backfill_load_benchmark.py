@@ -27,18 +27,7 @@ from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest_benchmark import DAILYSEG, process_tree  # noqa: E402
-
-
-def pss_mb(pid: int) -> float:
-    """Proportional set size of one process, in MB (0 once it is gone)."""
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+from ingest_benchmark import DAILYSEG, process_tree, pss_mb  # noqa: E402
 
 
 def tree_pss_mb(pid: int) -> tuple[float, float]:

@@ -40,14 +40,21 @@ def seed_corpus() -> str:
     return str(folder)
 
 
-def main(argv: list[str]) -> None:
+def run_fuzzer(argv: list[str], one_input, seed_corpus, defaults: dict[str, str]) -> None:
+    """Fuzz ``one_input`` with libFuzzer's options from ``argv``: a corpus folder (else a fresh one from
+    ``seed_corpus()``) and ``defaults`` for the options not given (``{"timeout": "5"}``)."""
     args = list(argv)
-    if not any(not a.startswith("-") for a in args[1:]):  # no corpus folder given: seed from the sample
+    if not any(not a.startswith("-") for a in args[1:]):  # no corpus folder given: seed one
         args.append(seed_corpus())
-    if not any(a.startswith("-timeout=") for a in args):
-        args.append("-timeout=5")  # seconds per input: a slow input is a finding too
+    for option, value in defaults.items():
+        if not any(a.startswith(f"-{option}=") for a in args):
+            args.append(f"-{option}={value}")
     atheris.Setup(args, one_input)
     atheris.Fuzz()
+
+
+def main(argv: list[str]) -> None:
+    run_fuzzer(argv, one_input, seed_corpus, {"timeout": "5"})  # seconds per input: a slow input is a finding too
 
 
 if __name__ == "__main__":

@@ -83,6 +83,18 @@ def process_tree(pid: int) -> list[int]:
     return pids
 
 
+def pss_mb(pid: int) -> float:
+    """Proportional set size of one process, in MB (0 once it is gone): pages it shares with the processes
+    it was forked from or forked count once over all of them."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def run_measured(cmd: list[str], env: dict[str, str], ok_codes=(0,), keep_output: bool = True
                  ) -> tuple[float, float, str]:
     """(wall seconds, peak memory in MB, stdout) of one command (stdout discarded unless ``keep_output``).
@@ -92,6 +104,16 @@ def run_measured(cmd: list[str], env: dict[str, str], ok_codes=(0,), keep_output
     kernel's ru_maxrss would not do: a child starts from its parent's peak, so a benchmark that holds
     a large warehouse in memory before timing a command would charge it to the command.)
     """
+    wall, peak, _, out = run_measured_tree(cmd, env, ok_codes, keep_output=keep_output)
+    return wall, peak, out
+
+
+def run_measured_tree(cmd: list[str], env: dict[str, str], ok_codes=(0,), pss: bool = False,
+                      keep_output: bool = True) -> tuple[float, float, float, str]:
+    """(wall seconds, peak resident total in MB, peak proportional total in MB, stdout) of one command and
+    the processes it starts (see ``run_measured``). The resident total counts the pages forked processes
+    share once in each of them; the proportional total (``pss``; 0 unless asked, as it costs a walk of
+    every process's page tables per sample) counts them once in all."""
     import threading
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE if keep_output else subprocess.DEVNULL,
@@ -100,10 +122,13 @@ def run_measured(cmd: list[str], env: dict[str, str], ok_codes=(0,), keep_output
     reader = threading.Thread(target=lambda: outputs.extend(proc.communicate()), daemon=True)
     reader.start()
     peak_kb = 0
+    peak_pss = 0.0
     while proc.poll() is None:
         tree = process_tree(proc.pid)
         total = sum(_status_kb(pid, "VmRSS") for pid in tree)
         peak_kb = max(peak_kb, total, _status_kb(proc.pid, "VmHWM"))
+        if pss:
+            peak_pss = max(peak_pss, sum(pss_mb(pid) for pid in tree))
         time.sleep(0.05)
     wall = time.perf_counter() - started
     reader.join()
@@ -111,7 +136,7 @@ def run_measured(cmd: list[str], env: dict[str, str], ok_codes=(0,), keep_output
     out = out or ""
     if proc.returncode not in ok_codes:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{out}\n{err}")
-    return wall, peak_kb / 1024, out
+    return wall, peak_kb / 1024, peak_pss, out
 
 
 FLOOR = r"""

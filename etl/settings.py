@@ -11,6 +11,8 @@ defaults, and explicit arguments (CLI flags, Airflow connections) override the e
 - ``DAILYSEG_LANDING``    where new filings arrive (default ``$DAILYSEG_HOME/landing``; a folder, or an fsspec URL
                           such as ``s3://bucket/landing``, kept as text)
 - ``DAILYSEG_MAX_FILE_MB`` largest file accepted (default 5)
+- ``DAILYSEG_PDF_SECONDS``, ``DAILYSEG_PDF_MEMORY_MB`` what reading one PDF filing may take (default 10 s
+  and 256 MB; a PDF over either is rejected)
 - ``DAILYSEG_SMTP_URL``, ``DAILYSEG_ALERT_FROM``, ``DAILYSEG_ALERT_TO``, ``DAILYSEG_SLACK_WEBHOOK_URL``
   alert channels; ``DAILYSEG_WARNING_CHANNEL`` (email, slack, both, none) where warnings go;
   ``DAILYSEG_ALERT_TIMEOUT``, ``DAILYSEG_ALERT_ATTEMPTS``, ``DAILYSEG_ALERT_BACKOFF`` delivery retries
@@ -51,6 +53,8 @@ class Settings:
     landing: Path | str  # a folder, or an object-storage URL (``landing_location``)
     max_file_bytes: int = 5 * 1024 * 1024
     batch_size: int = 500
+    pdf_seconds: float = 10.0
+    pdf_memory_mb: int = 256
     smtp_url: str | None = field(default=None, repr=False)
     alert_from: str | None = None
     alert_to: tuple[str, ...] = ()
@@ -133,6 +137,8 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
     lake = Path(_env("DAILYSEG_LAKE", env) or home / "lake")
     landing = landing_location(_env("DAILYSEG_LANDING", env) or home / "landing")
     max_mb = _env("DAILYSEG_MAX_FILE_MB", env)
+    pdf_seconds = _env("DAILYSEG_PDF_SECONDS", env)
+    pdf_memory = _env("DAILYSEG_PDF_MEMORY_MB", env)
     alert_to = tuple(a.strip() for a in (_env("DAILYSEG_ALERT_TO", env) or "").split(",") if a.strip())
     settings = Settings(
         home=home,
@@ -140,6 +146,8 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
         lake=lake,
         landing=landing,
         max_file_bytes=int(float(max_mb) * 1024 * 1024) if max_mb else 5 * 1024 * 1024,
+        pdf_seconds=float(pdf_seconds) if pdf_seconds else Settings.pdf_seconds,
+        pdf_memory_mb=int(pdf_memory) if pdf_memory else Settings.pdf_memory_mb,
         smtp_url=_env("DAILYSEG_SMTP_URL", env),
         alert_from=_env("DAILYSEG_ALERT_FROM", env),
         alert_to=alert_to,

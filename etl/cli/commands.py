@@ -108,7 +108,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
                               fmt=args.format, seed=args.seed, amend_rate=args.amend_rate, progress=bar)
     if bar:
         bar.close()
-    print(f"Wrote {result.files:,} filings ({result.amended:,} amended) for {result.firms} firms over "
+    formats = ", ".join(f"{n:,} {fmt}" for fmt, n in sorted(result.by_format.items()))
+    print(f"Wrote {result.files:,} filings ({result.amended:,} amended; {formats}) for {result.firms} firms over "
           f"{result.days} business days to {args.outdir}")
     return EXIT_OK
 

@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_fetch)
 
     p = sub.add_parser("ingest", help="load filing files or folders into the warehouse and lake",
-                       description="Load Daily Seg filings (text or HTML) from files or folders (recursive). "
+                       description="Load Daily Seg filings (text, HTML or PDF, recognised by content) from files "
+                                   "or folders (recursive). "
                                    "Bad files are set aside in the quarantine with their reason and the rest "
                                    "loads; files already loaded (same bytes) are skipped, and files read by an "
                                    "earlier run whose size and modification time have not changed are not read "
@@ -108,7 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--firms", type=int, default=20, help="number of firms (default 20)")
     p.add_argument("--start", type=_date, required=True, help="first End Date, YYYY-MM-DD")
     p.add_argument("--end", type=_date, required=True, help="last End Date, YYYY-MM-DD")
-    p.add_argument("--format", choices=("text", "html"), default="text", help="file layout (default text)")
+    p.add_argument("--format", choices=("text", "html", "pdf", "mixed"), default="text",
+                   help="file layout: text, html, pdf (WinJammer-style prints, each firm with its own habits) or "
+                        "mixed (each firm publishes in one of the three) (default text)")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same bytes)")
     p.add_argument("--amend-rate", type=float, default=0.02, help="share of filings also AMENDED (default 0.02)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

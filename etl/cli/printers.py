@@ -17,7 +17,7 @@ def print_ingest_summary(summary, out=sys.stdout, quarantine: Path | None = None
         f"Ingest run {summary.run_id} into {summary.warehouse}",
         f"  files seen   {summary.files_seen:>9,}"
         + (f"   ({summary.unchanged:,} unchanged since they were read: not read again)" if summary.unchanged else ""),
-        f"  loaded       {summary.loaded:>9,}   ({summary.value_rows:,} values)",
+        f"  loaded       {summary.loaded:>9,}   ({summary.value_rows:,} values{_by_format(summary.formats)})",
         f"  duplicates   {summary.duplicates:>9,}   (same bytes already loaded; nothing written)",
         f"  rejected     {summary.rejected_count:>9,}"
         + (f"   ({summary.rejected_count - len(new_rejections):,} already in the quarantine)"
@@ -42,6 +42,14 @@ def print_ingest_summary(summary, out=sys.stdout, quarantine: Path | None = None
     if summary.unknown_codes:
         codes = ", ".join(f"{code} ({n})" for code, n in summary.unknown_codes.most_common(10))
         print(f"\nCodes not in the catalog, loaded as filed: {codes}", file=out)
+
+
+def _by_format(formats) -> str:
+    """``; 219 text, 45 HTML, 46 PDF`` when the run read more than text, else nothing."""
+    if not set(formats) - {"text"}:
+        return ""
+    names = (("text", "text"), ("html", "HTML"), ("pdf", "PDF"))
+    return "; " + ", ".join(f"{formats[key]:,} {name}" for key, name in names if formats.get(key))
 
 
 def short_path(path: str) -> str:

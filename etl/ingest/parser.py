@@ -13,14 +13,17 @@ Dates are ``M/D/YYYY`` (also ``-`` or ``.`` between the parts, or ISO ``YYYY-MM-
 year follows the POSIX pivot: ``00``-``69`` are 2000-2069, ``70``-``99`` are 1970-1999 (so ``13`` is
 2013 and ``12/31/99`` is 1999, which is then refused as too early). An End Date before 2000 or more
 than a week after today is refused: no filing is that old, and none is filed for days to come.
+PDF filings (bytes starting with ``%PDF-``) are read into reading-order text by ``etl.ingest.pdf`` and
+parsed the same way; each of their values records the page it is printed on.
 
 A file that is not a filing, or carries a value that is not a number, raises ``RejectedFiling`` with a
-reason and, where it has one, the line number in the file as received.
+reason and, where it has one, the line number in the file as received (for a PDF, the page).
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import NamedTuple
@@ -28,7 +31,8 @@ from typing import NamedTuple
 from etl.clock import utc_now
 from etl.ingest.amounts import AmountError, looks_like_amount, read_amount
 from etl.form.catalog import Catalog, load_catalog
-from etl.ingest.text_layout import UNDERLINE_CLOSE, UNDERLINE_OPEN, UnreadableText, decode, normalize
+from etl.ingest.pdf import PdfLimits, UnreadablePdf, is_pdf, read_pdf
+from etl.ingest.text_layout import UNDERLINE_CLOSE, UNDERLINE_OPEN, UnreadableText, decode, looks_like_html, normalize
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 TWO_DIGIT_YEAR_PIVOT = 70  # two-digit years below it are 20xx, from it 19xx
@@ -65,6 +69,7 @@ class ParsedValue(NamedTuple):
     value: int | None
     line: str
     label: str
+    page: int | None = None  # the PDF page the value is printed on (None for text and HTML)
 
 
 @dataclass
@@ -74,6 +79,8 @@ class ParsedFiling:
     statements: tuple[str, ...]
     unknown_codes: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    source_format: str = "text"  # text | html | pdf
+    page_count: int | None = None  # pages of a PDF
 
 
 # Case-insensitive alternations are slow in ``re``; find the cheap anchors first (a colon, the status
@@ -308,9 +315,26 @@ def _line_and_label(t: str, line_start: int, label_end: int) -> tuple[str, str]:
     return line[:12], label
 
 
-def parse_text(t: str, original: str, catalog: Catalog | None = None) -> ParsedFiling:
-    """Parse an already normalized text; ``original`` is the decoded file, for line numbers."""
+class _Pages:
+    """The page of each position of a text whose lines start pages at ``page_starts`` (positions asked for
+    in increasing order, so the whole text is scanned once)."""
+
+    def __init__(self, t: str, page_starts: tuple[int, ...]):
+        self.t, self.starts = t, page_starts
+        self.pos = self.line = 0
+
+    def at(self, pos: int) -> int:
+        self.line += self.t.count("\n", self.pos, pos)
+        self.pos = pos
+        return max(1, bisect_right(self.starts, self.line))
+
+
+def parse_text(t: str, original: str, catalog: Catalog | None = None,
+               page_starts: tuple[int, ...] | None = None) -> ParsedFiling:
+    """Parse an already normalized text; ``original`` is the decoded file, for line numbers. For the text
+    of a PDF, ``page_starts`` are the lines its pages start at, and each value records its page."""
     catalog = catalog or load_catalog()
+    pages = _Pages(t, page_starts) if page_starts is not None else None
     locate = _Locator(t, original)
     pairs = list(_PAIR.finditer(t))
     titles = [(m.start(), classify_title(m[1])) for p in _positions(t, _TITLE_WORDS) if (m := _TITLE.match(t, p))]
@@ -373,21 +397,45 @@ def parse_text(t: str, original: str, catalog: Catalog | None = None) -> ParsedF
             line, label = known
             if section and section != statement and section != "cover":
                 notes.append(f"code {code} ({statement}) appears under the {section} title")
-        values.append(ParsedValue(statement, code, value, line, label))
+        values.append(ParsedValue(statement, code, value, line, label, pages.at(start) if pages else None))
         statements.setdefault(statement)
     return ParsedFiling(header=header, values=values, statements=tuple(statements), unknown_codes=unknown,
                         notes=notes)
 
 
+def parse_pdf(data: bytes, catalog: Catalog | None = None, limits: PdfLimits | None = None) -> ParsedFiling:
+    """Parse a PDF filing: its text in reading order (``etl.ingest.pdf``), each value with its page."""
+    try:
+        document = read_pdf(data, limits)
+    except UnreadablePdf as exc:
+        raise RejectedFiling(exc.reason, exc.message) from None
+    try:
+        parsed = parse_text(normalize(document.text, html_page=False), document.text, catalog, document.page_starts)
+    except RejectedFiling as rejection:  # say the page: line numbers of extracted text mean nothing to a reader
+        if rejection.line_no:
+            rejection.message += f" (page {document.page_of_line(rejection.line_no - 1)})"
+        raise RejectedFiling(rejection.reason, rejection.message) from None
+    parsed.source_format, parsed.page_count = "pdf", document.page_count
+    parsed.notes.extend(document.notes)
+    return parsed
+
+
 def parse_filing(data: bytes, source: str = "", catalog: Catalog | None = None,
-                 max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedFiling:
-    """Parse the bytes of one filing file, or raise ``RejectedFiling`` saying why it cannot load."""
+                 max_bytes: int = DEFAULT_MAX_BYTES, pdf_limits: PdfLimits | None = None) -> ParsedFiling:
+    """Parse the bytes of one filing file (text, HTML or PDF), or raise ``RejectedFiling`` saying why it
+    cannot load. ``pdf_limits`` bound the time and memory reading a PDF may take."""
     if len(data) > max_bytes:
         raise RejectedFiling("too_large", f"the file is {len(data):,} bytes, over the {max_bytes:,}-byte limit")
     if not data.strip():
         raise RejectedFiling("empty", "the file is empty")
+    if is_pdf(data):
+        return parse_pdf(data, catalog, pdf_limits)
     try:
         text = decode(data)
     except UnreadableText as exc:
         raise RejectedFiling("binary", str(exc)) from None
-    return parse_text(normalize(text), text, catalog)
+    html_page = looks_like_html(text)
+    parsed = parse_text(normalize(text, html_page), text, catalog)
+    if html_page:
+        parsed.source_format = "html"
+    return parsed

@@ -27,6 +27,7 @@ from etl.lake import partitions as lake
 from etl.lake import raw as raw_archive
 from etl.form.catalog import load_catalog
 from etl.ingest.parser import ParsedFiling
+from etl.ingest.pdf import PdfLimits
 from etl.ingest.workers import Prepared, Preparer
 from etl.processes import Stopped, mark
 from etl.settings import Settings
@@ -70,6 +71,7 @@ class IngestSummary:
     loaded_end_dates: set = field(default_factory=set)
     unchanged: int = 0  # files the manifest shows were read before and have not changed since
     repair: Any = None  # what the rebuild of a damaged warehouse did before this run (etl.lake.rebuild)
+    formats: Counter = field(default_factory=Counter)  # new filings of this run by layout: text, html, pdf
 
     @property
     def rejected_count(self) -> int:
@@ -193,6 +195,7 @@ class _BatchBuilder:
             "n_values": len(parsed.values),
             "unknown_codes": ",".join(parsed.unknown_codes) or None,
             "notes": "; ".join(parsed.notes) or None, "run_id": self.run_id, "source_url": None,
+            "source_format": parsed.source_format, "page_count": parsed.page_count,
         }
         for key, value in row.items():
             self.filings[key].append(value)
@@ -206,12 +209,13 @@ class _BatchBuilder:
             v["submit_date"].extend([h.submit_date] * n)
             v["status"].extend([h.status] * n)
             v["sha256"].extend([sha] * n)
-            statements, codes, values, lines, labels = zip(*parsed.values)
+            statements, codes, values, lines, labels, pages = zip(*parsed.values)
             v["statement"].extend(statements)
             v["code"].extend(codes)
             v["value"].extend(values)
             v["line"].extend(lines)
             v["label"].extend(labels)
+            v["page"].extend(pages)
         self.count += 1
 
     def add_landed(self, prepared: Prepared, now) -> None:
@@ -288,7 +292,7 @@ class Ingestor:
         done = 0
         self.warehouse.dispose()  # no open database connection (or its threads) while workers fork
         self.warehouse.limit_memory()  # DuckDB: cap its block cache
-        preparer = Preparer(self.settings.lake, self.settings.max_file_bytes, self.workers)
+        preparer = Preparer(self.settings.lake, self.settings.max_file_bytes, self.workers, PdfLimits.of(self.settings))
         loaded_now: set[str] = set()  # hashes this run loaded: the same bytes twice in one run load once
         with raw_archive.RawWriting(self.settings.lake), preparer:
             for prepared_batch in preparer.batches(files, self.settings.batch_size):
@@ -337,6 +341,7 @@ class Ingestor:
         builder.add_filing(parsed, prepared.sha, str(prepared.path.absolute()), prepared.raw_path, prepared.size,
                            utc_now())
         loaded_now.add(prepared.sha)
+        self.summary.formats[parsed.source_format] += 1
         self.summary.unknown_codes.update(parsed.unknown_codes)
         self.summary.filings_with_notes += bool(parsed.notes)
 

@@ -135,11 +135,17 @@ def _html_text(text: str) -> str:
     return "".join(out)
 
 
-def normalize(text: str) -> str:
-    """The normalized text of a decoded filing (see the module docstring)."""
+def looks_like_html(text: str) -> bool:
+    """Whether a decoded filing is an HTML page (a table, paragraph or break tag near its start)."""
+    return _HTML_HINT.search(text[:65536]) is not None
+
+
+def normalize(text: str, html_page: bool | None = None) -> str:
+    """The normalized text of a decoded filing (see the module docstring). ``html_page`` says whether it is
+    an HTML page; by default its first 64 KB decide (``looks_like_html``)."""
     text = text.replace(UNDERLINE_OPEN, "").replace(UNDERLINE_CLOSE, "")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    is_html = _HTML_HINT.search(text[:65536]) is not None
+    is_html = looks_like_html(text) if html_page is None else html_page
     if is_html:
         text = _html_text(text)
     else:

@@ -23,6 +23,7 @@ from etl import UserError
 from etl.lake import raw as raw_archive
 from etl.processes import fork_pool, mark
 from etl.ingest.parser import ParsedFiling, RejectedFiling, parse_filing
+from etl.ingest.pdf import PdfLimits, close_readers
 
 # Below this many files a pool costs more than it saves.
 PARALLEL_THRESHOLD = 64
@@ -70,7 +71,7 @@ def hash_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def prepare(path: Path, lake: Path, max_bytes: int) -> Prepared:
+def prepare(path: Path, lake: Path, max_bytes: int, pdf_limits: PdfLimits | None = None) -> Prepared:
     """Everything about one file that does not need the warehouse (whether its bytes are loaded already
     is the loader's question, asked a batch at a time)."""
     try:
@@ -86,7 +87,7 @@ def prepare(path: Path, lake: Path, max_bytes: int) -> Prepared:
                         reason=f"the file is {size:,} bytes, over the {max_bytes:,}-byte limit (DAILYSEG_MAX_FILE_MB)")
     sha = hashlib.sha256(data).hexdigest()
     try:
-        parsed = parse_filing(data, str(path), max_bytes=max_bytes)
+        parsed = parse_filing(data, str(path), max_bytes=max_bytes, pdf_limits=pdf_limits)
     except RejectedFiling as rejection:
         return Prepared(path, sha=sha, size=len(data), mtime_ns=mtime, reason_code=rejection.reason,
                         reason=rejection.message,
@@ -96,7 +97,7 @@ def prepare(path: Path, lake: Path, max_bytes: int) -> Prepared:
                         reason=f"the parser failed on this file ({type(exc).__name__}: {exc}); "
                                "it is kept in the quarantine for a fix",
                         data=data, detail=traceback.format_exc(limit=8))
-    raw = raw_archive.archive_raw(lake, sha, data, path.suffix)
+    raw = raw_archive.archive_raw(lake, sha, data, path.suffix, parsed.source_format)
     return Prepared(path, sha=sha, size=len(data), mtime_ns=mtime, parsed=parsed, raw_path=str(raw))
 
 
@@ -104,9 +105,11 @@ def prepare(path: Path, lake: Path, max_bytes: int) -> Prepared:
 _worker_args: tuple = ()
 
 
-def _init_worker(lake: Path, max_bytes: int) -> None:
+def _init_worker(lake: Path, max_bytes: int, pdf_limits: PdfLimits | None) -> None:
     global _worker_args
-    _worker_args = (lake, max_bytes)
+    _worker_args = (lake, max_bytes, pdf_limits)
+    from multiprocessing.util import Finalize
+    Finalize(None, close_readers, exitpriority=10)  # a worker's PDF reader ends (and is reaped) with it
 
 
 def _prepare_many_in_worker(paths: list) -> list[Prepared]:
@@ -125,9 +128,10 @@ class WorkerLost(UserError, RuntimeError):
 class Preparer:
     """Prepare many files in order, in worker processes when there are enough of them."""
 
-    def __init__(self, lake: Path, max_bytes: int, workers: int | None = None):
+    def __init__(self, lake: Path, max_bytes: int, workers: int | None = None, pdf_limits: PdfLimits | None = None):
         self.lake = lake
         self.max_bytes = max_bytes
+        self.pdf_limits = pdf_limits
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self._pool = None
 
@@ -135,6 +139,7 @@ class Preparer:
         return self
 
     def __exit__(self, *exc) -> None:
+        close_readers()  # the PDF reader this process started (workers' own end with them)
         if self._pool is None:
             return
         if exc[0] is None:
@@ -174,13 +179,13 @@ class Preparer:
         # An executor rather than multiprocessing.Pool: if a worker dies (killed, out of memory), the run
         # stops with an error instead of waiting forever for the lost files; a re-run resumes. Workers only
         # parse and write files; they never touch the parent's database connections or threads.
-        return fork_pool(self.workers, initializer=_init_worker, initargs=(self.lake, self.max_bytes))
+        return fork_pool(self.workers, initializer=_init_worker, initargs=(self.lake, self.max_bytes, self.pdf_limits))
 
     def batches(self, paths: list[str] | list[Path], batch_size: int) -> Iterator[list[Prepared]]:
         """Prepared files, ``batch_size`` at a time and in the order given (paths as ``str`` or ``Path``)."""
         if self.workers <= 1 or len(paths) < PARALLEL_THRESHOLD:
             for chunk in _chunks(paths, batch_size):
-                yield [prepare(Path(p), self.lake, self.max_bytes) for p in chunk]
+                yield [prepare(Path(p), self.lake, self.max_bytes, self.pdf_limits) for p in chunk]
             return
         self._pool = self._start_pool()
         mark("ingest:pool-started")

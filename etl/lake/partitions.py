@@ -50,13 +50,13 @@ def _compact_schema(schema: pa.Schema) -> pa.Schema:
     return pa.schema([pa.field(f.name, _DICTIONARY) if f.type == _TEXT else f for f in schema])
 
 
-def _with_columns(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """``table`` plus the columns of ``schema`` it lacks, all null: a partition written before a column
-    existed (``filings.source_url``) reads as if that column had been empty."""
-    for field in schema:
-        if field.name not in table.column_names:
-            table = table.append_column(field.name, pa.nulls(table.num_rows, field.type))
-    return table
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with the columns of ``schema`` in its order, a column it lacks as nulls (a partition
+    written before the column existed), cast to ``schema``'s types."""
+    missing = [f for f in schema if f.name not in table.column_names]
+    for f in missing:
+        table = table.append_column(f.name, pa.nulls(table.num_rows, f.type))
+    return table.select(schema.names).cast(schema)
 
 
 def _rewrite(path: Path, new_rows: pa.Table, replaced_ids: pa.Array, sort) -> None:
@@ -73,7 +73,7 @@ def _rewrite(path: Path, new_rows: pa.Table, replaced_ids: pa.Array, sort) -> No
     table = new_rows.cast(compact)
     if path.exists():
         text = [f.name for f in new_rows.schema if f.type == _TEXT]
-        old = _with_columns(pq.read_table(path, read_dictionary=text), compact).select(compact.names).cast(compact)
+        old = conform(pq.read_table(path, read_dictionary=text), compact)
         replaced = pc.is_in(old["filing_id"], value_set=replaced_ids)
         if pc.any(replaced).as_py():
             old = old.filter(pc.invert(replaced))
@@ -165,11 +165,10 @@ def read_month(lake: Path, year: int, month: int) -> tuple[pa.Table, pa.Table]:
     writer renaming new partitions in between cannot pair one version of the filings with another of
     their values."""
     with _locked(lake):
-        filings = _with_columns(pq.read_table(_partition_dir(lake, "filings", year, month) / "part-0.parquet"),
-                                FILINGS)
+        filings = pq.read_table(_partition_dir(lake, "filings", year, month) / "part-0.parquet")
         values_file = _partition_dir(lake, "seg_values", year, month) / "part-0.parquet"
         values = pq.read_table(values_file) if values_file.exists() else LAKE_VALUES.empty_table()
-    return filings, values.select(LAKE_VALUES.names).cast(LAKE_VALUES)
+    return conform(filings, FILINGS), conform(values, LAKE_VALUES)
 
 
 def set_month_aside(lake: Path, year: int, month: int) -> list[str]:

@@ -2,7 +2,8 @@
 
 Layout under ``DAILYSEG_LAKE``::
 
-    raw/ab/abcdef....txt          every accepted file, named by its sha256 (the same bytes: no-op)
+    raw/ab/abcdef....txt          every accepted file, named by its sha256 (the same bytes: no-op);
+                                  .html for HTML pages so named, .pdf for every PDF
     quarantine/<sha16>/<name>     every rejected file, with reason.json beside it
 
 Files are written through a hidden temporary name and renamed into place, so a reader never sees half
@@ -90,18 +91,22 @@ def flush_to_disk(lake: Path) -> None:
     sync_filesystem(lake)
 
 
-def raw_path(lake: Path, sha256: str, suffix: str) -> Path:
-    """Where ``archive_raw`` stores these bytes."""
-    suffix = suffix.lower() if suffix.lower() in (".txt", ".htm", ".html") else ".txt"
+def raw_path(lake: Path, sha256: str, suffix: str, source_format: str = "text") -> Path:
+    """Where ``archive_raw`` stores these bytes: a PDF as ``.pdf``, other files as ``.html`` (or ``.htm``)
+    when so named, else ``.txt``."""
+    if source_format == "pdf":
+        suffix = ".pdf"
+    else:
+        suffix = suffix.lower() if suffix.lower() in (".txt", ".htm", ".html") else ".txt"
     return lake / "raw" / sha256[:2] / f"{sha256}{suffix}"
 
 
-def archive_raw(lake: Path, sha256: str, data: bytes, suffix: str) -> Path:
+def archive_raw(lake: Path, sha256: str, data: bytes, suffix: str, source_format: str = "text") -> Path:
     """Store accepted bytes under their hash; a second copy of the same bytes writes nothing.
 
     Not fsynced file by file: the loader calls ``flush_to_disk`` once per batch before committing.
     """
-    target = raw_path(lake, sha256, suffix)
+    target = raw_path(lake, sha256, suffix, source_format)
     if not target.exists():
         atomic_write(target, data, durable=False)
     return target

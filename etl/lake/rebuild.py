@@ -203,7 +203,7 @@ class Rebuilder:
         lake_root = self.settings.lake
         try:
             filings, values = lake.read_month(lake_root, year, month)
-            filings = _in_this_lake(filings.select(FILINGS.names).cast(FILINGS), lake_root)
+            filings = _in_this_lake(filings, lake_root)
         except (pa.ArrowException, OSError) as exc:
             kept = lake.set_month_aside(lake_root, year, month)
             self.summary.unreadable_months.append(f"{year}-{month:02d}")

@@ -1,7 +1,7 @@
 """``dailyseg demo``: the main job end to end on the embedded default, in well under a minute.
 
-Generates a few weeks of filings for about twenty firms into the landing zone, adds the real sample
-filing, ingests everything into the DuckDB warehouse and the lake, validates the loaded filings (the
+Generates a few weeks of filings for about twenty firms into the landing zone (most as text, a few
+firms publishing HTML pages and a few WinJammer-style PDFs), adds the real sample filing, ingests everything into the DuckDB warehouse and the lake, validates the loaded filings (the
 real sample's firm stops filing after 2013, which the freshness check reports), prints the latest
 excess per firm and writes the HTML report. Running it again regenerates the same bytes, so the second ingest
 is all duplicates: the demo also shows that re-runs change nothing.
@@ -56,7 +56,7 @@ def latest_excess_table(warehouse) -> str:
 def run(home: str | None = None, firms: int = 20, days: int = 15, out=sys.stdout) -> int:
     from etl.cli.printers import print_ingest_summary
     from etl.cli.progress import ProgressBar
-    from etl.synthetic.files import generate_filings
+    from etl.synthetic.files import MIXED, generate_filings
     from etl.ingest.job import ingest
     from etl.warehouse import open_warehouse
 
@@ -67,12 +67,14 @@ def run(home: str | None = None, firms: int = 20, days: int = 15, out=sys.stdout
     print(f"\n1. Generating {firms} firms x {len(business_days(start, end))} business days "
           f"({start} to {end}) into {landing}/", file=out)
     bar = ProgressBar("generate")
-    generated = generate_filings(landing, firms=firms, start=start, end=end, fmt="text", seed=2016, progress=bar)
+    generated = generate_filings(landing, firms=firms, start=start, end=end, fmt=MIXED, seed=2016, progress=bar)
     bar.close()
     sample_copy = landing / "2013-12-31" / SAMPLE_FILING.name
     sample_copy.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(SAMPLE_FILING, sample_copy)
-    print(f"   {generated.files:,} filings ({generated.amended} amended) plus the real sample filing "
+    formats = generated.by_format
+    print(f"   {generated.files:,} filings ({generated.amended} amended; {formats.get('text', 0):,} text, "
+          f"{formats.get('html', 0):,} HTML, {formats.get('pdf', 0):,} PDF) plus the real sample filing "
           f"{SAMPLE_FILING.name}", file=out)
 
     print(f"\n2. Ingesting {landing}/", file=out)

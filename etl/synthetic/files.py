@@ -1,16 +1,18 @@
 """Synthetic Daily Seg filings on disk.
 
 ``generate_filings`` writes one INITIAL filing per firm and business day (some also AMENDED) in the text
-or HTML layout (``etl.synthetic.render``); ``write_filing`` writes one filing with exactly the values
-given, for planting altered values in tests. The firms come from ``etl.synthetic.firms`` and their
-figures from ``etl.synthetic.values``.
+or HTML layout (``etl.synthetic.render``), as WinJammer-style PDFs (``etl.synthetic.pdf_layout``), or
+mixed (each firm publishing in one of the three); ``write_filing`` writes one filing with exactly the
+values given, for planting altered values in tests. The firms come from ``etl.synthetic.firms`` and
+their figures from ``etl.synthetic.values``.
 """
 
 from __future__ import annotations
 
 import os
 import random
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Callable
@@ -21,7 +23,15 @@ from etl.synthetic.render import CoverPage, RenderStyle, render_html, render_tex
 from etl.synthetic.values import Values, amend_values, build_values, cover_page
 
 # -- files -----------------------------------------------------------------------------------------------
-FORMATS = {"text": ".txt", "html": ".html"}
+FORMATS = {"text": ".txt", "html": ".html", "pdf": ".pdf"}
+MIXED = "mixed"  # most firms publish text, every sixth HTML and every sixth a PDF
+
+
+def firm_format(rank: int, fmt: str) -> str:
+    """The format the firm of this rank (0 = largest) publishes in, for ``fmt`` (a format, or ``mixed``)."""
+    if fmt != MIXED:
+        return fmt
+    return {2: "html", 4: "pdf"}.get(rank % 6, "text")
 
 
 def encode_filing(text: str, fmt: str) -> bytes:
@@ -33,6 +43,9 @@ def render_filing(firm_name: str, end_date: date, submit_date: date, status: str
                   cover: CoverPage | None = None) -> bytes:
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {sorted(FORMATS)}")
+    if fmt == "pdf":
+        from etl.synthetic.pdf_layout import render_pdf
+        return render_pdf(firm_name, end_date, submit_date, status, values, rng, style=style, cover=cover)
     render = render_html if fmt == "html" else render_text
     return encode_filing(render(firm_name, end_date, submit_date, status, values, rng, style=style, cover=cover),
                          fmt)
@@ -57,6 +70,7 @@ class GenerateSummary:
     firms: int
     days: int
     outdir: Path
+    by_format: dict[str, int] = field(default_factory=dict)  # files written in each format
 
 
 def _amended_submit_date(submit: date, rng: random.Random) -> date:
@@ -70,22 +84,24 @@ def generate_filings(outdir: Path, firms: int, start: date, end: date, fmt: str 
                      progress: Callable[[int, int], None] | None = None) -> GenerateSummary:
     """One INITIAL filing per firm and business day, some also AMENDED, as files under ``outdir``.
 
-    Layout: ``outdir/YYYY-MM-DD/<firm-slug>.txt`` (``.html``) and ``<firm-slug>.amended.txt``. The
-    Submit Date is the next business day; an amendment comes one to five business days later. The same
-    arguments always write the same bytes.
+    Layout: ``outdir/YYYY-MM-DD/<firm-slug>.txt`` (``.html``, ``.pdf``) and ``<firm-slug>.amended.txt``.
+    The Submit Date is the next business day; an amendment comes one to five business days later. The
+    same arguments always write the same bytes, and a firm's figures are the same in every format.
     """
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; expected one of {sorted(FORMATS)}")
+    if fmt not in FORMATS and fmt != MIXED:
+        raise ValueError(f"unknown format {fmt!r}; expected one of {sorted(FORMATS) + [MIXED]}")
     outdir = Path(outdir)
-    suffix = FORMATS[fmt]
     profiles = make_firms(firms, seed)
     days = business_days(start, end)
     for day in days:
         os.makedirs(outdir / day.isoformat(), exist_ok=True)
     total = len(profiles) * len(days)
     written = amended = 0
-    for firm in profiles:
-        rng = random.Random(f"filings:{seed}:{firm.slug}")  # the figures: the same in text and HTML
+    by_format: Counter = Counter()
+    for rank, firm in enumerate(profiles):
+        firm_fmt = firm_format(rank, fmt)
+        suffix = FORMATS[firm_fmt]
+        rng = random.Random(f"filings:{seed}:{firm.slug}")  # the figures: the same in every format
         layout_rng = random.Random(f"layout:{seed}:{firm.slug}")  # which header blocks run together
         state: dict = {}
         for day in days:
@@ -94,16 +110,18 @@ def generate_filings(outdir: Path, firms: int, start: date, end: date, fmt: str 
             submit = next_business_day(day)
             folder = outdir / day.isoformat()
             (folder / f"{firm.slug}{suffix}").write_bytes(
-                render_filing(firm.name, day, submit, "INITIAL", values, fmt, layout_rng, style=firm.style,
+                render_filing(firm.name, day, submit, "INITIAL", values, firm_fmt, layout_rng, style=firm.style,
                               cover=cover))
             written += 1
+            by_format[firm_fmt] += 1
             if amend_rate > 0 and rng.random() < amend_rate:
                 fixed = amend_values(values, day, rng)
                 (folder / f"{firm.slug}.amended{suffix}").write_bytes(
-                    render_filing(firm.name, day, _amended_submit_date(submit, rng), "AMENDED", fixed, fmt,
+                    render_filing(firm.name, day, _amended_submit_date(submit, rng), "AMENDED", fixed, firm_fmt,
                                   layout_rng, style=firm.style, cover=cover))
                 amended += 1
+                by_format[firm_fmt] += 1
         if progress:
             progress(written, total)
     return GenerateSummary(files=written + amended, amended=amended, firms=len(profiles), days=len(days),
-                           outdir=outdir)
+                           outdir=outdir, by_format=dict(by_format))

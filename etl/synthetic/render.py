@@ -193,12 +193,12 @@ def cover_lines(day: date, firm_name: str, cover: CoverPage | None) -> list[tupl
     return [(item.label, fields[i] if i < len(fields) else "") for i, item in enumerate(items)]
 
 
-def _statements_in_order(values: dict[str, dict[str, int]], style: RenderStyle) -> list[str]:
+def statements_in_order(values: dict[str, dict[str, int]], style: RenderStyle) -> list[str]:
     order = [s for s in style.statement_order if s in values]
     return order + [s for s in STATEMENTS if s in values and s not in order]
 
 
-def _has_cover(day: date) -> bool:
+def has_cover(day: date) -> bool:
     return bool(_cached("cover", "cover", day, lambda: tuple(load_catalog().layout("cover", day))))
 
 
@@ -246,10 +246,10 @@ def render_text(firm_name: str, end_date: date, submit_date: date, status: str,
     fields = (f"End Date:{us_date(end_date)}", f"Firm Name:{firm_name}", f"Form:{style.form_name}",
               f"Submit Date:{us_date(submit_date)}")
     blocks: list[tuple[str, list[str]]] = []
-    if _has_cover(end_date):
+    if has_cover(end_date):
         blocks.append((STATEMENT_TITLES["cover"],
                        [f"\t{label}\t{text}" for label, text in cover_lines(end_date, firm_name, cover)]))
-    for statement in _statements_in_order(values, style):
+    for statement in statements_in_order(values, style):
         blocks.append((STATEMENT_TITLES[statement], _text_body(statement, end_date, values[statement], style)))
     out = ["", ""]
     for n, (title, body) in enumerate(blocks):
@@ -309,12 +309,12 @@ def render_html(firm_name: str, end_date: date, submit_date: date, status: str,
         f"Submit Date:{us_date(submit_date)}") for text in (field_text, "")]
     blank = _text_row("")
     blocks: list[tuple[str, list[str]]] = []
-    if _has_cover(end_date):
+    if has_cover(end_date):
         blocks.append((STATEMENT_TITLES["cover"],
                        [_row_start("", label) + f"{_escape(text) or '&nbsp;'}</td></tr>"
                         for label, text in cover_lines(end_date, firm_name, cover)]))
     parens = style.paren_negatives
-    for statement in _statements_in_order(values, style):
+    for statement in statements_in_order(values, style):
         own = values[statement]
         body = [start + _pairs(own, codes, parens, "&nbsp;") + "</td></tr>" if codes else start
                 for start, codes in _html_template(statement, end_date)]

@@ -23,7 +23,8 @@ _FILING_KEY = [("filing_id", _TEXT), ("firm", _TEXT), ("end_date", pa.date32()),
 FILINGS = pa.schema([
     *_FILING_KEY, ("form", _TEXT), ("source_path", _TEXT), ("sha256", _TEXT), ("loaded_at", pa.timestamp("us")),
     ("raw_path", _TEXT), ("size_bytes", pa.int64()), ("statements", _TEXT), ("n_values", pa.int32()),
-    ("unknown_codes", _TEXT), ("notes", _TEXT), ("run_id", _TEXT), ("source_url", _TEXT),
+    ("unknown_codes", _TEXT), ("notes", _TEXT), ("run_id", _TEXT), ("source_url", _TEXT), ("source_format", _TEXT),
+    ("page_count", pa.int32()),
 ])
 FILING_STATEMENTS = pa.schema([
     *_FILING_KEY, ("statement", _TEXT), ("n_values", pa.int32()),
@@ -31,6 +32,7 @@ FILING_STATEMENTS = pa.schema([
 ])
 SEG_VALUES = pa.schema([
     *_FILING_KEY, ("statement", _TEXT), ("line", _TEXT), ("label", _TEXT), ("code", _TEXT), ("value", pa.int64()),
+    ("page", pa.int32()),
 ])
 REJECTED_FILINGS = pa.schema([
     ("source_path", _TEXT), ("sha256", _TEXT), ("reason", _TEXT), ("line_no", pa.int32()),

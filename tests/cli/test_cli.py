@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -79,11 +80,24 @@ def test_generate_writes_business_days(tmp_path):
     assert "3 firms over 3 business days" in result.stdout
 
 
+def test_generate_pdf_then_ingest_it(tmp_path):
+    result = run("generate", str(tmp_path / "out"), "--firms", "2", "--start", "2016-03-14", "--end", "2016-03-14",
+                 "--format", "pdf", "--amend-rate", "0", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Wrote 2 filings (0 amended; 2 pdf)" in result.stdout
+    assert sorted(p.suffix for p in (tmp_path / "out").rglob("*.*")) == [".pdf", ".pdf"]
+    loaded = run("ingest", str(tmp_path / "out"), home=tmp_path / "home")
+    assert loaded.returncode == 0, loaded.stderr
+    assert "loaded               2   (" in loaded.stdout and "values; 2 PDF)" in loaded.stdout
+    assert "rejected             0" in loaded.stdout
+
+
 def test_demo_end_to_end_and_rerun_loads_nothing_new(tmp_path):
     first = run("demo", "--firms", "5", "--days", "3", home=tmp_path / "home")
     assert first.returncode == 0, first.stderr
     assert "Citigroup Global Markets Inc." in first.stdout
     assert "Latest excess per firm" in first.stdout
+    assert re.search(r", [1-9]\d* PDF\) plus the real sample filing", first.stdout)  # a few firms post PDFs
     assert (tmp_path / "home" / "report" / "index.html").exists()
     second = run("demo", "--firms", "5", "--days", "3", home=tmp_path / "home")
     assert second.returncode == 0

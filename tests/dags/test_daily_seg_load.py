@@ -181,11 +181,12 @@ def bucket():
 
 def test_a_clean_day_from_object_storage_succeeds_and_its_asset_events_carry_the_summary(
         airflow_db, tmp_path, receivers, bucket):
+    """The day's filings arrive as PDFs in a bucket: the DAG loads, checks and publishes them."""
     smtp, hook = receivers
     s3, connection = bucket
-    local = tmp_path / "generated"
-    generate_filings(local, firms=4, start=date(2016, 3, 10), end=DAY, seed=8, amend_rate=0)
-    for path in sorted(local.rglob("*.txt")):
+    local = tmp_path / "generated"  # the PDFs firms post, read through the same ingest
+    generate_filings(local, firms=4, start=date(2016, 3, 10), end=DAY, seed=8, amend_rate=0, fmt="pdf")
+    for path in sorted(local.rglob("*.pdf")):
         s3.upload_file(str(path), "filings", f"landing/{path.relative_to(local).as_posix()}")
     env = dag_env(tmp_path, "s3://dailyseg_landing@filings/landing", smtp, hook)
     env["AIRFLOW_CONN_DAILYSEG_LANDING"] = connection

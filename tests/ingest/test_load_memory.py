@@ -57,7 +57,7 @@ def _table(ids_and_dates: list[tuple[str, date]], label: str) -> tuple[pa.Table,
             for name, value in (("filing_id", filing_id), ("firm", "Firm " + filing_id), ("end_date", end),
                                 ("submit_date", end), ("status", "INITIAL"), ("statement", "segregation"),
                                 ("line", line), ("label", f"{label} line {line}"), ("code", "00" + line[-1]),
-                                ("value", int(line)), ("sha256", filing_id * 4)):
+                                ("value", int(line)), ("page", None), ("sha256", filing_id * 4)):
                 values[name].append(value)
     filings = pa.table({"filing_id": [i for i, _ in ids_and_dates], "end_date": [d for _, d in ids_and_dates]})
     return pa.table(values, schema=LAKE_VALUES), filings
