@@ -103,8 +103,10 @@ def test_a_mixed_folder_loads_value_for_value_and_bad_pdfs_are_set_aside(any_set
     assert "OCR is not supported" in " ".join(quarantined.reason)
 
     before, lake_before = snapshot(any_settings), {p: p.read_bytes() for p in any_settings.lake.rglob("*.parquet")}
-    again = ingest([landing], any_settings)
-    assert (again.loaded, again.duplicates, again.rejected_count) == (0, mixed.files + 1, len(reasons))
+    again = ingest([landing], any_settings)  # nothing changed: not one file is read again
+    assert (again.loaded, again.unchanged, again.rejected_count) == (0, again.files_seen, 0)
+    rescanned = ingest([landing], any_settings, rescan=True)  # read again: the same bytes, the same rejections
+    assert (rescanned.loaded, rescanned.duplicates, rescanned.rejected_count) == (0, mixed.files + 1, len(reasons))
     assert snapshot(any_settings) == before
     assert {p: p.read_bytes() for p in any_settings.lake.rglob("*.parquet")} == lake_before
 
