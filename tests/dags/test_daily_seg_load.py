@@ -172,10 +172,11 @@ def bucket():
     endpoint = f"http://{host}:{port}"
     s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="dailyseg", aws_secret_access_key="s3-key",
                       region_name="us-east-1")
-    s3.create_bucket(Bucket="filings")
+    name = f"filings-{os.urandom(4).hex()}"  # moto keeps its buckets for the whole test process
+    s3.create_bucket(Bucket=name)
     connection = json.dumps({"conn_type": "aws", "login": "dailyseg", "password": "s3-key",
                              "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"}})
-    yield s3, connection
+    yield s3, connection, name
     server.stop()
 
 
@@ -183,12 +184,12 @@ def test_a_clean_day_from_object_storage_succeeds_and_its_asset_events_carry_the
         airflow_db, tmp_path, receivers, bucket):
     """The day's filings arrive as PDFs in a bucket: the DAG loads, checks and publishes them."""
     smtp, hook = receivers
-    s3, connection = bucket
+    s3, connection, name = bucket
     local = tmp_path / "generated"  # the PDFs firms post, read through the same ingest
     generate_filings(local, firms=4, start=date(2016, 3, 10), end=DAY, seed=8, amend_rate=0, fmt="pdf")
     for path in sorted(local.rglob("*.pdf")):
-        s3.upload_file(str(path), "filings", f"landing/{path.relative_to(local).as_posix()}")
-    env = dag_env(tmp_path, "s3://dailyseg_landing@filings/landing", smtp, hook)
+        s3.upload_file(str(path), name, f"landing/{path.relative_to(local).as_posix()}")
+    env = dag_env(tmp_path, f"s3://dailyseg_landing@{name}/landing", smtp, hook)
     env["AIRFLOW_CONN_DAILYSEG_LANDING"] = connection
 
     result = dags_test(env, DAY.isoformat())

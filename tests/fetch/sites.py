@@ -46,6 +46,7 @@ class Site:
         self.seen: list[Seen] = []
         self.active = 0
         self.max_active = 0
+        self._finished: set[int] = set()
         self._lock = threading.Lock()
         site = self
 
@@ -59,8 +60,7 @@ class Site:
                 try:
                     site._answer(self, seen)
                 finally:
-                    with site._lock:
-                        site.active -= 1
+                    site._done(seen)
 
             def log_message(self, *args):
                 pass
@@ -101,6 +101,14 @@ class Site:
         self.server.server_close()
 
     # -- answering ----------------------------------------------------------------------------------------
+    def _done(self, seen: Seen) -> None:
+        """The request stops counting as in flight: just before its answer goes out (once the client has
+        it, it may start another, while this handler is still returning)."""
+        with self._lock:
+            if id(seen) not in self._finished:
+                self._finished.add(id(seen))
+                self.active -= 1
+
     def _answer(self, handler: BaseHTTPRequestHandler, seen: Seen) -> None:
         route = self.routes.get(handler.path)
         if route is None:
@@ -121,6 +129,7 @@ class Site:
             return  # no answer at all: the client sees the connection closed
         if status == 200 and self._not_modified(route, seen.headers):
             status = 304
+        self._done(seen)
         seen.status = status
         handler.send_response(status)
         for name, value in route.headers.items():

@@ -4,6 +4,8 @@ sources go on, and every request is a row of fetch_log (on both warehouse backen
 
 from __future__ import annotations
 
+import uuid
+
 from datetime import date
 
 import pytest
@@ -210,17 +212,18 @@ def test_a_landing_zone_in_object_storage(settings, sites, sample_bytes, monkeyp
             monkeypatch.setenv(name, value)
         import fsspec
         fs = fsspec.filesystem("s3", skip_instance_cache=True)
-        fs.mkdir("filings")
+        bucket = f"filings-{uuid.uuid4().hex[:8]}"  # moto keeps its buckets for the whole process
+        fs.mkdir(bucket)
         site = sites()
         site.publish("/d/20131231.txt", sample_bytes)
         site.publish("/d/20140102.txt", b"", status=404)
-        on_s3 = fetching(settings).with_overrides(landing="s3://filings/landing")
+        on_s3 = fetching(settings).with_overrides(landing=f"s3://{bucket}/landing")
         summary = fetch(on_s3, sources_for(f"Citigroup Global Markets,{site.url('/d/{date:%Y%m%d}.txt')},,"),
                         date(2013, 12, 31), date(2014, 1, 2))
         assert by_firm(summary) == {"Citigroup Global Markets": (1, 0, 0, 1, 0)}
-        assert fs.cat_file("filings/landing/citigroup-global-markets/20131231.txt") == sample_bytes
+        assert fs.cat_file(f"{bucket}/landing/citigroup-global-markets/20131231.txt") == sample_bytes
         assert log_of(on_s3, summary.run_id).query("outcome == 'new'")["landing_path"].tolist() == \
-            ["s3://filings/landing/citigroup-global-markets/20131231.txt"]
+            [f"s3://{bucket}/landing/citigroup-global-markets/20131231.txt"]
         assert ingest_landing(on_s3)["loaded"] == 1
     finally:
         server.stop()
