@@ -10,7 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from etl.cli.printers import print_alert_report, print_ingest_summary, print_validation_summary, short_path
+from etl.cli.printers import (print_alert_report, print_cftc_summary, print_ingest_summary, print_validation_summary,
+                              short_path)
 from etl.cli.progress import ProgressBar
 
 EXIT_OK, EXIT_FAILED_CHECKS, EXIT_CANNOT_RUN = 0, 1, 2
@@ -35,6 +36,18 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if bar:
         bar.close()
     print_ingest_summary(summary, quarantine=settings.quarantine)
+    return EXIT_OK
+
+
+def cmd_cftc(args: argparse.Namespace) -> int:
+    from etl.cftc.load import load_cftc
+    settings = settings_of(args)
+    bar = None if args.quiet else ProgressBar("cftc load")
+    summary = load_cftc(args.files, settings, progress=bar, wait=args.wait,
+                        on_message=lambda m: print(m, file=sys.stderr))
+    if bar:
+        bar.close()
+    print_cftc_summary(summary, settings)
     return EXIT_OK
 
 

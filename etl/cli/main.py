@@ -19,8 +19,8 @@ from datetime import date
 from etl import __version__
 from etl.form.catalog import STATEMENTS
 
-from etl.cli.commands import (EXIT_CANNOT_RUN, EXIT_OK, UsageError, cmd_demo, cmd_generate, cmd_grant, cmd_ingest,
-                              cmd_rebuild, cmd_report, cmd_rules, cmd_sql, cmd_trends, cmd_validate)
+from etl.cli.commands import (EXIT_CANNOT_RUN, EXIT_OK, UsageError, cmd_cftc, cmd_demo, cmd_generate, cmd_grant,
+                              cmd_ingest, cmd_rebuild, cmd_report, cmd_rules, cmd_sql, cmd_trends, cmd_validate)
 
 
 def _date(text: str) -> date:
@@ -68,6 +68,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how long to wait for another run holding the embedded warehouse (default 60)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("cftc", help="the CFTC's monthly \"Financial Data for FCMs\" file beside the filings",
+                       description="The CFTC's monthly file of FCM financial data, set against the daily filings "
+                                   "(views cftc_reconciliation and cftc_coverage, the reconciliation check of "
+                                   "dailyseg validate, and the report).")
+    cftc_sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    p = cftc_sub.add_parser("load", help="load published monthly files (xlsx, xls)",
+                            description="Load the CFTC's \"Financial Data for FCMs\" spreadsheets as published "
+                                        "(xlsx; xls for older years), in any year's layout: columns are known by "
+                                        "their header text. A file already loaded (same bytes) changes nothing; a "
+                                        "file that cannot be read is set aside in the quarantine with its reason and "
+                                        "the others load. Exit 0 when the run completed, 2 when it could not run.")
+    p.add_argument("files", nargs="+", metavar="FILE", help="monthly files, or folders holding them")
+    _add_location_flags(p)
+    _add_wait_flag(p)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_cftc)
 
     p = sub.add_parser("generate", help="write realistic synthetic filings (for demos, tests, benchmarks)",
                        description="Write synthetic Daily Seg filings in the real layout: one per firm and business "
@@ -192,8 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     from etl.analyst.trends import UnknownFirm
     from etl.ingest.workers import WorkerLost
     from etl.lake.rebuild import RebuildError
+    from etl.cftc.load import CftcLoadError
     except_types = (UsageError, IngestError, ValidationError, WarehouseError, LockBusy, AlertConfigError, ReportError,
-                    UnknownFirm, QueryError, WorkerLost, RebuildError)
+                    UnknownFirm, QueryError, WorkerLost, RebuildError, CftcLoadError)
     try:
         return args.func(args)
     except except_types as exc:

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from etl.clock import new_run_id, utc_now
 from etl.lake import partitions as lake
 from etl.lake import raw as raw_archive
-from etl.form.catalog import load_catalog
+from etl.form.catalog import statement_figures
 from etl.locks import LockBusy
 from etl.ingest.parser import ParsedFiling
 from etl.ingest.workers import Prepared, Preparer
@@ -106,22 +106,6 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[str], list[tuple[Path, s
                 if os.path.isfile(path):
                     files.append(path)
     return files, refused
-
-
-def statement_figures(values) -> dict[str, dict[str, int | None]]:
-    """Per statement, the headline figures its lines carry (the catalog's ``figure`` column): the
-    requirement, funds (the full statement's, else the 2013-era summary's), excess, target and excess
-    over target as filed."""
-    figure_of = load_catalog().figure_of
-    out: dict[str, dict[str, int | None]] = {}
-    for value in values:
-        figure = figure_of.get(value.code)
-        if figure is not None:
-            out.setdefault(value.statement, {})[figure] = value.value
-    for figures in out.values():
-        if figures.get("funds") is None and "funds_summary" in figures:
-            figures["funds"] = figures["funds_summary"]
-    return out
 
 
 def append_statement_rows(columns: dict[str, list], filing: dict, statements: Iterable[str], values,
