@@ -101,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="run every data-quality check on the loaded filings",
                        description="Run the statements' arithmetic, completeness, sign, deficiency, target, "
-                                   "freshness and anomaly checks (Great Expectations) on the latest version of each "
+                                   "freshness and anomaly checks, and the month-end reconciliation with the CFTC's "
+                                   "monthly file (Great Expectations), on the latest version of each "
                                    "filing with an End Date in range (default: all), write dq_results and dq_runs, "
                                    "and build the Data Docs. Exit 0 when nothing of severity error or critical "
                                    "failed, 1 when something did, 2 when the checks could not run.")

@@ -2,7 +2,9 @@
 
 Kinds: ``deficiency`` (a code below ``threshold``), ``target`` (a code below ``threshold`` while
 ``condition_code`` is at or above it), ``anomaly`` (a code's day-over-day change in percent below
-``threshold``), and the statement-wide kinds ``completeness``, ``sign`` and ``freshness``. Arithmetic
+``threshold``), ``reconciliation`` (a statement's month-end figure in the CFTC's monthly file more than
+``threshold`` dollars from the daily filing's), and the statement-wide kinds ``completeness``, ``sign``
+and ``freshness``. Arithmetic
 identities live in ``rules.csv`` (``etl.form.rules``).
 """
 
@@ -16,7 +18,7 @@ from pathlib import Path
 from etl.form.files import form_dir
 from etl.form.rules import SEVERITIES
 
-KINDS = ("arithmetic", "completeness", "sign", "deficiency", "target", "freshness", "anomaly")
+KINDS = ("arithmetic", "completeness", "sign", "deficiency", "target", "freshness", "anomaly", "reconciliation")
 
 
 class ChecksError(ValueError):
@@ -53,6 +55,9 @@ def read_checks(path: Path) -> list[Check]:
             code = row["code"].strip() or None
             if kind in ("deficiency", "target", "anomaly") and not (code and row["statement"].strip()):
                 raise ChecksError(f"{where}: a {kind} check needs a statement and a code")
+            if kind == "reconciliation" and not (row["statement"].strip() and threshold >= 0):
+                raise ChecksError(f"{where}: a reconciliation check needs a statement and a threshold of zero "
+                                  "or more dollars")
             checks.append(Check(row["check_id"].strip(), kind, row["statement"].strip() or None, code,
                                 row["condition_code"].strip() or None, threshold, severity,
                                 row["description"].strip()))

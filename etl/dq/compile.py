@@ -31,6 +31,7 @@ KEY_COLUMNS = ("filing_id", "firm", "end_date", "submit_date", "status", "statem
 SUITE_STATEMENTS = "dailyseg_statements"
 SUITE_ANOMALIES = "dailyseg_anomalies"
 SUITE_FRESHNESS = "dailyseg_freshness"
+SUITE_RECONCILIATION = "dailyseg_reconciliation"
 
 
 def code_column(code: str) -> str:
@@ -248,7 +249,13 @@ def suite_specs(catalog: Catalog | None = None, rules=None, checks=None) -> dict
     fresh = [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "filing_id"},
               "meta": {"kind": "freshness", "check_id": freshness.check_id, "severity": freshness.severity,
                        "description": freshness.description}}]
-    return {SUITE_STATEMENTS: statements, SUITE_ANOMALIES: anomalies, SUITE_FRESHNESS: fresh}
+    reconciliation = [_between(check_column(check, "d"), {
+        "kind": "reconciliation", "check_id": check.check_id, "severity": check.severity,
+        "statement": check.statement, "tolerance": int(check.threshold), "description": check.description},
+        min_value=-int(check.threshold), max_value=int(check.threshold))
+        for check in checks if check.kind == "reconciliation"]
+    return {SUITE_STATEMENTS: statements, SUITE_ANOMALIES: anomalies, SUITE_FRESHNESS: fresh,
+            SUITE_RECONCILIATION: reconciliation}
 
 
 def suite_json(name: str, expectations: list[dict]) -> str:

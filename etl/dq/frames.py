@@ -6,7 +6,9 @@
   PostgreSQL it is materialized as a table in the warehouse so GX validates it there, in SQL;
 * the anomaly frame: each firm's excess per statement against its excess on the previous business day;
 * the freshness frame: every (firm, business day) where the firm filed on the previous business day,
-  with the filing for the day itself, or none.
+  with the filing for the day itself, or none;
+* the reconciliation frame: every month-end figure of the CFTC's monthly file whose daily filing is in
+  range (``cftc_reconciliation``), with the filing's id and a difference column per checked statement.
 """
 
 from __future__ import annotations
@@ -166,3 +168,21 @@ def freshness_frame(warehouse: Warehouse, start: date, end: date) -> pd.DataFram
         for firm in sorted(by_day.get(before, {})):
             rows.append((firm, day, before, today.get(firm)))
     return pd.DataFrame(rows, columns=columns)
+
+
+RECONCILIATION_KEYS = ["cftc_firm", "as_of_date", "statement", "measure"]
+
+
+def reconciliation_frame(warehouse: Warehouse, start: date, end: date) -> pd.DataFrame:
+    """The rows of ``cftc_reconciliation`` whose daily filing's End Date is in range, each with the
+    daily filing it was compared with and its difference in the column of its statement's check."""
+    checks = [c for c in load_checks() if c.kind == "reconciliation"]
+    frame = warehouse.read_df(
+        "SELECT r.*, s.filing_id FROM cftc_reconciliation r "
+        "LEFT JOIN firm_statements s ON s.firm = r.firm AND s.end_date = r.daily_end_date "
+        "AND s.statement = r.statement "
+        "WHERE r.daily_end_date BETWEEN :start AND :end", _range_params(start, end))
+    for check in checks:
+        frame[check_column(check, "d")] = pd.to_numeric(frame["difference"], errors="coerce").where(
+            frame["statement"] == check.statement)
+    return frame.sort_values(RECONCILIATION_KEYS).reset_index(drop=True)
