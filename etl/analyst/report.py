@@ -52,23 +52,30 @@ def chart_name(firm: str, statement: str) -> str:
 
 # -- drawing, in worker processes -------------------------------------------------------------------------
 _HISTORY: pd.DataFrame | None = None
+_SPAN: tuple[date | None, date | None] | None = None  # the range asked for, which every firm's chart covers
 
 
 def _draw(jobs: list[tuple[str, str, str]]) -> int:
     from etl.analyst.charts import excess_chart
+    from etl.analyst.time_axis import time_axis
     groups = _HISTORY.groupby(["firm", "statement"], sort=False)
+    firm_days = _HISTORY.groupby("firm", sort=False)["end_date"]
+    axes = {}
     for firm, statement, path in jobs:
-        excess_chart(groups.get_group((firm, statement)), firm, statement, Path(path))
+        if firm not in axes:  # a firm's charts share its own dates (every account class), or the range asked
+            axes[firm] = time_axis(firm_days.get_group(firm), _SPAN)
+        excess_chart(groups.get_group((firm, statement)), firm, statement, Path(path), axes[firm])
     return len(jobs)
 
 
-def _draw_all(history: pd.DataFrame, jobs: list[tuple[str, str, str]], workers: int, progress: Progress | None) -> None:
+def _draw_all(history: pd.DataFrame, jobs: list[tuple[str, str, str]], workers: int, progress: Progress | None,
+              span: tuple[date | None, date | None] | None = None) -> None:
     """Draw every chart, in forked worker processes when there are enough to share; if a worker dies,
     what is left is drawn here rather than waited for."""
     from concurrent.futures import as_completed
     from concurrent.futures.process import BrokenProcessPool
-    global _HISTORY
-    _HISTORY = history
+    global _HISTORY, _SPAN
+    _HISTORY, _SPAN = history, span
     chunks = [jobs[i:i + 10] for i in range(0, len(jobs), 10)]
     pending = list(range(len(chunks)))
     done = 0
@@ -89,7 +96,7 @@ def _draw_all(history: pd.DataFrame, jobs: list[tuple[str, str, str]], workers: 
             if progress:
                 progress(done, len(jobs))
     finally:
-        _HISTORY = None
+        _HISTORY = _SPAN = None
 
 
 # -- reading ------------------------------------------------------------------------------------------------
@@ -266,13 +273,16 @@ def build_report(settings: Settings, firm: str | None = None, date_from: date | 
         file_name = chart_name(name, statement)
         charts[(name, statement)] = f"charts/{file_name}"
         jobs.append((name, statement, str(charts_dir / file_name)))
-    _draw_all(history, jobs, workers or min(4, os.cpu_count() or 1), progress)
+    _draw_all(history, jobs, workers or min(4, os.cpu_count() or 1), progress,
+              (date_from, date_to) if date_from or date_to else None)
 
     from etl.analyst.charts import concentration_chart, industry_totals_chart
+    from etl.analyst.time_axis import time_axis
     industry_charts = []
-    if not industry.empty:
-        industry_totals_chart(industry, charts_dir / "industry-totals.png")
-        concentration_chart(industry, charts_dir / "industry-concentration.png")
+    if not industry.empty:  # the industry where firms file, broken at long stretches without filings
+        axis = time_axis(industry["end_date"])
+        industry_totals_chart(industry, charts_dir / "industry-totals.png", axis)
+        concentration_chart(industry, charts_dir / "industry-concentration.png", axis)
         industry_charts = ["charts/industry-totals.png", "charts/industry-concentration.png"]
     # charts of firms no longer in the report would be left behind by an earlier, wider run
     keep = {Path(p).name for p in charts.values()} | {Path(p).name for p in industry_charts}
