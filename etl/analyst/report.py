@@ -1,6 +1,7 @@
-"""The static HTML report: excess history per firm and account class, industry totals and concentration.
+"""The static HTML report: excess history per firm and account class, industry totals and concentration,
+and the month-ends of the CFTC's monthly file against the daily filings.
 
-``build_report`` reads ``excess_trend`` and ``industry_daily``, draws a PNG per chart (in worker
+``build_report`` reads ``excess_trend``, ``industry_daily`` and the CFTC views, draws a PNG per chart (in worker
 processes: a hundred firms are three hundred charts), and writes ``index.html`` beside them. The page
 needs nothing from the network (no CDN, inline style, a few lines of inline script to filter firms),
 so it opens offline and the PNGs go into e-mails and slides as they are.
@@ -20,6 +21,7 @@ from typing import Callable
 
 import pandas as pd
 
+from etl.analyst.cftc_section import cftc_html, read_cftc
 from etl.analyst.trends import STATEMENTS, date_range, excess_history, flagged, resolve_firms
 from etl.analyst.formats import dollars, is_missing, percent
 from etl.processes import can_fork_workers, fork_pool
@@ -109,9 +111,10 @@ def _load(settings: Settings, firm: str | None, date_from: date | None, date_to:
             where, params = date_range(date_from, date_to)
             industry = warehouse.read_df(
                 f"SELECT * FROM industry_daily WHERE {' AND '.join(where)} ORDER BY statement, end_date", params)
+            cftc = read_cftc(warehouse, firms, date_from, date_to)
         finally:
             warehouse.dispose()
-    return history, industry
+    return history, industry, cftc
 
 
 def has_business(part: pd.DataFrame) -> bool:
@@ -210,7 +213,7 @@ def _industry_table(industry: pd.DataFrame) -> str:
 
 
 def write_html(out: Path, summary: pd.DataFrame, industry: pd.DataFrame, charts: dict[tuple[str, str], str],
-               industry_charts: list[str], title: str, period: str, source: str) -> Path:
+               industry_charts: list[str], title: str, period: str, source: str, cftc: str = "") -> Path:
     e = html.escape
     firms = sorted(summary["firm"].unique()) if not summary.empty else []
     deficient = summary[summary["deficiency_days"] > 0]["firm"].nunique() if not summary.empty else 0
@@ -221,7 +224,8 @@ def write_html(out: Path, summary: pd.DataFrame, industry: pd.DataFrame, charts:
         f"<title>{e(title)}</title><style>{CSS}</style></head><body>",
         f"<header><h1>{e(title)}</h1><p>{e(period)} &middot; {len(firms)} firms &middot; source {e(source)} "
         f"&middot; generated {datetime.now().strftime('%Y-%m-%d %H:%M')}</p></header><main>",
-        "<nav><a href='#glance'>Firms at a glance</a><a href='#industry'>Industry</a><a href='#firms'>Each firm</a></nav>",
+        "<nav><a href='#glance'>Firms at a glance</a><a href='#industry'>Industry</a>"
+        "<a href='#cftc'>Month-ends vs the CFTC file</a><a href='#firms'>Each firm</a></nav>",
         "<h2 id=glance>Firms at a glance</h2>",
         f"<p class=note><span class='badge bad'>{deficient}</span> firms had a deficiency (excess below zero) and "
         f"<span class='badge warn'>{below}</span> ran below their own management target on at least one day. "
@@ -233,6 +237,7 @@ def write_html(out: Path, summary: pd.DataFrame, industry: pd.DataFrame, charts:
         _industry_table(industry),
     ]
     parts += [f"<p><img src='{e(name)}' alt='industry chart' loading=lazy></p>" for name in industry_charts]
+    parts += ["<h2 id=cftc>Month-ends against the CFTC's monthly file</h2>", cftc]
     parts.append("<h2 id=firms>Each firm</h2><p class=note>Blue: excess in dollars (faint: its 20-day mean); "
                  "orange dashes: the firm's management target; red: deficiency days; orange dots: days below "
                  "target. Below each: excess and target as a share of the requirement.</p>")
@@ -257,7 +262,7 @@ def build_report(settings: Settings, firm: str | None = None, date_from: date | 
                  progress: Progress | None = None, wait: float = 600.0) -> ReportSummary:
     started = time.perf_counter()
     out = Path(out or settings.home / "report")
-    history, industry = _load(settings, firm, date_from, date_to, wait)
+    history, industry, (reconciliation, coverage) = _load(settings, firm, date_from, date_to, wait)
     if history.empty:
         raise ReportError("no filings in that range" + ("" if date_from or date_to or firm else
                                                         ": the warehouse is empty (run dailyseg ingest first)"))
@@ -294,7 +299,7 @@ def build_report(settings: Settings, firm: str | None = None, date_from: date | 
     summary = firm_summary(history)
     title = "Daily Seg: excess history" + (f" for {', '.join(sorted(summary['firm'].unique()))}" if firm else "")
     index = write_html(out, summary, industry, charts, industry_charts, title, f"{first} to {last}",
-                       _source(settings))
+                       _source(settings), cftc_html(reconciliation, coverage))
     return ReportSummary(index, summary["firm"].nunique(), len(jobs) + len(industry_charts), first, last,
                          time.perf_counter() - started)
 

@@ -41,7 +41,7 @@ def print_ingest_summary(summary, out=sys.stdout, quarantine: Path | None = None
         print(f"\nCodes not in the catalog, loaded as filed: {codes}", file=out)
 
 
-def print_cftc_summary(summary, settings, out=sys.stdout) -> None:
+def print_cftc_summary(summary, settings, out=sys.stdout, hints: bool = True) -> None:
     """What a ``dailyseg cftc load`` did, file by file, and where to look next."""
     print(f"CFTC monthly files, run {summary.run_id} into {summary.warehouse} ({summary.seconds:.1f} s)", file=out)
     for status, label in (("loaded", "loaded"), ("older", "older copies"), ("unchanged", "unchanged"),
@@ -68,7 +68,7 @@ def print_cftc_summary(summary, settings, out=sys.stdout) -> None:
         print(f"\nRejected files (set aside in {settings.quarantine}):", file=out)
         print(table(["reason", "file", "why"], [[f.reason_code, short_path(f.source_path), f.reason]
                                                 for f in rejected]), file=out)
-    if summary.count("loaded"):
+    if hints and summary.count("loaded"):
         print("\nNext: dailyseg sql \"SELECT * FROM cftc_coverage WHERE daily_filings = 0\"   (firms nobody loads)\n"
               "      dailyseg validate --alert   (month-end differences: the reconciliation check)", file=out)
 

@@ -211,7 +211,8 @@ def write_monthly_files(outdir: Path, filed: dict[date, list[tuple[FirmProfile, 
     from etl.synthetic.values import build_values
     rng = random.Random(f"cftc:{seed}")
     known = {firm.name for rows in filed.values() for firm, _ in rows}
-    others = [f for f in make_firms(len(known) + unfiled + 8, seed + 7919) if f.name not in known][:unfiled]
+    candidates = [f for f in make_firms(len(known) + unfiled + 8, seed + 7919) if f.name not in known]
+    others = rng.sample(candidates, min(unfiled, len(candidates)))
     months: dict[date, list[dict]] = {}
     for as_of, rows in sorted(filed.items()):
         day = last_business_day_in_month(as_of)
