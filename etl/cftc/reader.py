@@ -33,6 +33,7 @@ _DATE_FORMATS = ("%B %d, %Y", "%B %d %Y", "%b %d, %Y", "%b %d %Y", "%b. %d, %Y",
                  "%Y-%m-%d", "%d-%b-%y", "%d-%b-%Y", "%d %B %Y")
 EXCEL_EPOCH = date(1899, 12, 30)
 _SPACES_RE = re.compile(r"\s+")
+_SIGN_SPACE = re.compile(r"(?<=[-($])\s+")
 _NUMBER_HEADER = re.compile(r"^(NO\.?|#|NUMBER|RANK)$")
 
 
@@ -69,7 +70,7 @@ def _text(cell) -> str:
 def _figure_text(cell) -> str:
     """A figure's text without footnote markers (but ``(5)`` alone is minus five, not a marker)."""
     text = _text(cell)
-    return (strip_markers(text) or text).replace(" ", "")
+    return _SIGN_SPACE.sub("", strip_markers(text) or text)
 
 
 def is_amount(cell) -> bool:

@@ -172,6 +172,8 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     print(f"  filings    {summary.filings:>12,}   ({summary.months} months of the lake)")
     print(f"  values     {summary.value_rows:>12,}")
     print(f"  rejected   {summary.rejected:>12,}   (from the quarantine)")
+    if summary.cftc_months:
+        print(f"  CFTC file  {summary.cftc_months:>12,}   month-ends of the CFTC's monthly file")
     if summary.unreadable_months:
         print(f"  unreadable {len(summary.unreadable_months):>12,}   months of the lake, set aside and loaded from "
               f"the raw zone: {', '.join(summary.unreadable_months)}")

@@ -7,6 +7,8 @@ from the lake alone (``dailyseg rebuild``):
   derived from them the way the loader derives it;
 - ``rejected_filings`` from the quarantine: one row per quarantined file, from the reason kept beside
   it (when the same bytes were rejected under several names, the last name);
+- the CFTC's monthly files (``cftc_fcm_monthly``, ``cftc_files``, ``cftc_as_of_days``) from the lake's
+  ``cftc/`` partitions;
 - filings a crashed run committed to the warehouse but had not yet written to the lake: their files
   are in the raw zone (written before the commit), and the normal ingest loads them from there (their
   ``source_path`` is then their place in the raw zone). A month of the lake that cannot be read is set
@@ -65,6 +67,7 @@ class RebuildSummary:
     filings: int = 0
     value_rows: int = 0
     rejected: int = 0
+    cftc_months: int = 0  # month-ends of the CFTC's monthly file restored
     raw_loaded: int = 0
     unreadable_months: list[str] = field(default_factory=list)  # lake partitions set aside, loaded from raw
     damage: str | None = None  # why the DuckDB file was set aside (DuckDB's words), if it was damaged
@@ -226,6 +229,8 @@ class Rebuilder:
                                                  FILING_STATEMENTS.empty_table(), LAKE_VALUES.empty_table(),
                                                  rejected))
         self.summary.rejected = rejected.num_rows
+        from etl.cftc.load import restore_from_lake
+        self.summary.cftc_months = restore_from_lake(self.warehouse, lake_root)
         self.warehouse.finish_run(run_id, finished_at=utc_now(), status="completed",
                                   files_seen=self.summary.filings + self.summary.rejected,
                                   loaded=self.summary.filings, duplicates=0, rejected=self.summary.rejected,
@@ -263,7 +268,7 @@ def rebuild(settings: Settings, replace: bool = False, progress: Progress | None
     ``RebuildError``."""
     url = normalize_warehouse_url(settings.warehouse_url)
     lake_root = settings.lake
-    if not any((lake_root / part).is_dir() for part in ("filings", "raw", "quarantine")):
+    if not any((lake_root / part).is_dir() for part in ("filings", "raw", "quarantine", "cftc")):
         raise RebuildError(f"the lake {lake_root} holds no filings to rebuild from (set DAILYSEG_LAKE to "
                            "the lake the warehouse was loaded with)")
     summary = RebuildSummary(run_id=new_run_id(),

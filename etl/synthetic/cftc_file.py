@@ -118,56 +118,68 @@ def _cell(field: str | None, value, n: int):
     return value if n % 3 else (f"({abs(value):,})" if value < 0 else f"{value:,}")  # some as text
 
 
+def sheet_cells(as_of: date, rows: list[dict], headers: list[list[str]], fields: list[str | None],
+                filed_by: date | None = None, letters: str = "below", cell=_cell):
+    """The sheet as (cells, merges): cells maps (row, column), 0-based, to what it holds; merges are
+    ((first row, first column), (last row, last column)). The title, ``headers`` over ``fields`` (the
+    column letters above or below them), one numbered row per firm, a totals row and footnotes;
+    ``cell(field, value, n)`` gives what each cell holds (a number, text, a date)."""
+    cells: dict[tuple[int, int], object] = {(0, 1): f"SELECTED FCM FINANCIAL DATA AS OF {long_date(as_of)}",
+                                            (1, 1): f"FROM REPORTS FILED BY {long_date(filed_by or as_of)}"}
+    merges = []
+    row = 3
+    letter_row = {c: chr(65 + c - 1) for c in range(1, len(fields))}
+    if letters == "above":
+        cells.update({(row, c): letter for c, letter in letter_row.items()})
+        row += 1
+    for header in headers:
+        for c, text in enumerate(header):
+            if text in ("", "<"):
+                continue
+            cells[(row, c)] = text
+            span = 1
+            while c + span < len(header) and header[c + span] == "<":
+                span += 1
+            if span > 1:
+                merges.append(((row, c), (row, c + span - 1)))
+        row += 1
+    if letters == "below":
+        cells.update({(row, c): letter for c, letter in letter_row.items()})
+        row += 1
+    for n, firm in enumerate(rows, 1):
+        for c, field in enumerate(fields):
+            value = n if field is None else cell(field, firm.get(field), n + c)
+            if value is not None:
+                cells[(row, c)] = value
+        row += 1
+    cells[(row, 1)] = "TOTALS"
+    for c, field in enumerate(fields):
+        if field in ("seg_required", "secured_required", "swaps_required"):
+            cells[(row, c)] = sum(r.get(field) or 0 for r in rows)
+    for i, note in enumerate(FOOTNOTES):
+        cells[(row + 2 + i, 0)] = note
+    return cells, merges
+
+
 def workbook_bytes(as_of: date, rows: list[dict], headers: list[list[str]], fields: list[str | None],
                    filed_by: date | None = None, letters: str = "below", cell=_cell,
                    sheet: str | None = None, notes_sheet: bool = False) -> bytes:
-    """An xlsx workbook: the title, ``headers`` over ``fields`` (the column letters above or below
-    them), one numbered row per firm, a totals row and footnotes. ``cell(field, value, n)`` gives what
-    each cell holds (a number, text, a date)."""
+    """The sheet of ``sheet_cells`` as an xlsx workbook; with ``notes_sheet``, after a sheet of notes (as
+    some years have)."""
     import openpyxl
     workbook = openpyxl.Workbook()
     ws = workbook.active
-    if notes_sheet:  # some years open with a sheet of notes before the data
+    if notes_sheet:
         ws.title = "Notes"
         ws["A1"] = "Financial Data for FCMs: explanatory notes"
         ws = workbook.create_sheet("FCM Data")
     else:
         ws.title = sheet or f"{as_of:%b %Y}"
-    ws.cell(1, 2, f"SELECTED FCM FINANCIAL DATA AS OF {long_date(as_of)}")
-    ws.cell(2, 2, f"FROM REPORTS FILED BY {long_date(filed_by or as_of)}")
-    row = 4
-    letter_row = [None] + [chr(65 + i) for i in range(len(fields) - 1)]
-    if letters == "above":
-        for c, letter in enumerate(letter_row, 1):
-            ws.cell(row, c, letter)
-        row += 1
-    for header in headers:
-        for c, text in enumerate(header, 1):
-            if text in ("", "<"):
-                continue
-            ws.cell(row, c, text)
-            span = 1
-            while c - 1 + span < len(header) and header[c - 1 + span] == "<":
-                span += 1
-            if span > 1:
-                ws.merge_cells(start_row=row, start_column=c, end_row=row, end_column=c + span - 1)
-        row += 1
-    if letters == "below":
-        for c, letter in enumerate(letter_row, 1):
-            ws.cell(row, c, letter)
-        row += 1
-    for n, firm in enumerate(rows, 1):
-        for c, field in enumerate(fields, 1):
-            value = n if field is None else cell(field, firm.get(field), n + c)
-            if value is not None:
-                ws.cell(row, c, value)
-        row += 1
-    ws.cell(row, 2, "TOTALS")
-    for c, field in enumerate(fields, 1):
-        if field in ("seg_required", "secured_required", "swaps_required"):
-            ws.cell(row, c, sum(r.get(field) or 0 for r in rows))
-    for i, note in enumerate(FOOTNOTES):
-        ws.cell(row + 2 + i, 1, note)
+    cells, merges = sheet_cells(as_of, rows, headers, fields, filed_by, letters, cell)
+    for (r, c), value in cells.items():
+        ws.cell(r + 1, c + 1, value)
+    for (r0, c0), (r1, c1) in merges:
+        ws.merge_cells(start_row=r0 + 1, start_column=c0 + 1, end_row=r1 + 1, end_column=c1 + 1)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from etl.synthetic.cftc_file import workbook_bytes
+from etl.synthetic.cftc_file import sheet_cells, workbook_bytes
+from tests.cftc.xls import xls_bytes
 
 # Each era: header rows (one string per column, "" for none; "<" continues a merged cell to the left),
 # the field each column holds (None: the row number), how figures are written, and where the column
@@ -89,7 +90,7 @@ def era_cell(era: int):
     style = ERAS[era]["figures"]
 
     def cell(field, value, n):
-        if value is None or field == "firm":
+        if value is None or field == "firm" or isinstance(value, str):  # a name, or text as it stands
             return value
         if field == "firm_as_of_date":
             return value if era >= 2008 else value.strftime("%m/%d/%y")
@@ -109,3 +110,11 @@ def era_workbook(era: int, as_of: date, firms: list[dict], filed_by: date | None
     spec = ERAS[era]
     return workbook_bytes(as_of, firms, spec["headers"], spec["fields"], filed_by, letters=spec["letters"],
                           cell=era_cell(era), notes_sheet=notes_sheet)
+
+
+def era_xls(era: int, as_of: date, firms: list[dict], filed_by: date | None = None) -> bytes:
+    """The same sheet as ``era_workbook``, as an Excel 97-2003 (.xls) file, as the older years were published."""
+    spec = ERAS[era]
+    cells, merges = sheet_cells(as_of, firms, spec["headers"], spec["fields"], filed_by, letters=spec["letters"],
+                                cell=era_cell(era))
+    return xls_bytes(f"{as_of:%b %Y}", cells, merges)
