@@ -222,6 +222,9 @@ def restore_from_lake(warehouse: Warehouse, lake_root: Path) -> int:
     """The CFTC tables from the lake's copy (``dailyseg rebuild``); returns the month-ends restored."""
     files = lake.read_month_tables(lake_root, FILES_DATASET, CFTC_FILES)
     rows = lake.read_month_tables(lake_root, ROWS_DATASET, CFTC_FCM_MONTHLY)
+    here = [str(raw_copy(lake_root, sha, Path(old).suffix))  # a lake restored from a backup, or moved
+            for sha, old in zip(files["sha256"].to_pylist(), files["raw_path"].to_pylist())]
+    files = files.set_column(files.schema.get_field_index("raw_path"), "raw_path", pa.array(here, pa.string()))
     months = sorted(set(files["as_of_date"].to_pylist()))
     with warehouse.begin() as conn:
         for table in ("cftc_fcm_monthly", "cftc_files", "cftc_as_of_days"):
