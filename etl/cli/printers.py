@@ -41,8 +41,9 @@ def print_ingest_summary(summary, out=sys.stdout, quarantine: Path | None = None
         print(f"\nCodes not in the catalog, loaded as filed: {codes}", file=out)
 
 
-def print_cftc_summary(summary, settings, out=sys.stdout, hints: bool = True) -> None:
+def print_cftc_summary(summary, settings, out=None, hints: bool = True) -> None:
     """What a ``dailyseg cftc load`` did, file by file, and where to look next."""
+    out = out or sys.stdout
     print(f"CFTC monthly files, run {summary.run_id} into {summary.warehouse} ({summary.seconds:.1f} s)", file=out)
     for status, label in (("loaded", "loaded"), ("older", "older copies"), ("unchanged", "unchanged"),
                           ("rejected", "rejected")):
