@@ -95,12 +95,23 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if args.end < args.start:
         raise UsageError("--end is before --start")
     bar = None if args.quiet else ProgressBar("generate")
+    if (args.cftc_differences or args.cftc_unfiled != 3) and not args.cftc:
+        raise UsageError("--cftc-differences and --cftc-unfiled need --cftc DIR")
     result = generate_filings(Path(args.outdir), firms=args.firms, start=args.start, end=args.end,
-                              fmt=args.format, seed=args.seed, amend_rate=args.amend_rate, progress=bar)
+                              fmt=args.format, seed=args.seed, amend_rate=args.amend_rate, progress=bar,
+                              cftc_dir=Path(args.cftc) if args.cftc else None,
+                              cftc_differences=args.cftc_differences, cftc_unfiled=args.cftc_unfiled)
     if bar:
         bar.close()
     print(f"Wrote {result.files:,} filings ({result.amended:,} amended) for {result.firms} firms over "
           f"{result.days} business days to {args.outdir}")
+    if args.cftc:
+        months = ", ".join(f.stem[-7:] for f in result.cftc_files)  # fcm-financial-data-YYYY-MM
+        print(f"Wrote {len(result.cftc_files)} CFTC monthly files to {args.cftc}"
+              + (f" (month-ends {months})" if months else " (no month-end in range)")
+              + f"; {len(result.cftc_planted)} figures differ from the filings on purpose:")
+        for p in result.cftc_planted:
+            print(f"  {p.as_of}  {p.firm}  {p.field}: filed {p.daily_value:,}, in the file {p.cftc_value:,}")
     return EXIT_OK
 
 

@@ -96,6 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "html"), default="text", help="file layout (default text)")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same bytes)")
     p.add_argument("--amend-rate", type=float, default=0.02, help="share of filings also AMENDED (default 0.02)")
+    p.add_argument("--cftc", metavar="DIR",
+                   help="also write the CFTC's monthly file (xlsx) for each month-end in range into DIR, its figures "
+                        "as the filings state them (load it with dailyseg cftc load)")
+    p.add_argument("--cftc-differences", type=int, default=0, metavar="N",
+                   help="month-end figures the monthly files state differently from the filings (default 0)")
+    p.add_argument("--cftc-unfiled", type=int, default=3, metavar="N",
+                   help="firms in the monthly files whose filings are not generated (default 3)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_generate)
 

@@ -53,9 +53,12 @@ def long_date(day: date) -> str:
     return f"{MONTHS[day.month - 1]} {day.day}, {day.year}"
 
 
+_UNACCENTED = str.maketrans({"ø": "o", "Ø": "O", "ß": "ss", "æ": "ae", "Æ": "AE", "ł": "l", "Ł": "L"})
+
+
 def published_name(name: str) -> str:
     """A firm's name the way the CFTC's file prints it: capitals, no accents, no periods."""
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    plain = unicodedata.normalize("NFKD", name.translate(_UNACCENTED)).encode("ascii", "ignore").decode("ascii")
     return " ".join(plain.replace(".", "").upper().split())
 
 
