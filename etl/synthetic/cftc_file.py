@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import io
 import random
+import re
 import unicodedata
+import zipfile
 from datetime import date, timedelta
 from pathlib import Path
 from typing import NamedTuple
@@ -185,7 +187,25 @@ def workbook_bytes(as_of: date, rows: list[dict], headers: list[list[str]], fiel
         ws.merge_cells(start_row=r0 + 1, start_column=c0 + 1, end_row=r1 + 1, end_column=c1 + 1)
     buffer = io.BytesIO()
     workbook.save(buffer)
-    return buffer.getvalue()
+    return _same_bytes(buffer.getvalue(), filed_by or as_of)
+
+
+_STAMP = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
+
+
+def _same_bytes(xlsx: bytes, day: date) -> bytes:
+    """The workbook with the save time in its properties and its zip entries replaced by ``day``, so the
+    same arguments always write the same bytes (and a re-load of a regenerated file changes nothing)."""
+    stamp = day.strftime("%Y-%m-%dT00:00:00Z").encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for entry in source.infolist():
+            data = source.read(entry)
+            if entry.filename == "docProps/core.xml":
+                data = _STAMP.sub(rb"\g<1>" + stamp + rb"\g<2>", data)
+            target.writestr(zipfile.ZipInfo(entry.filename, date_time=(day.year, day.month, day.day, 0, 0, 0)),
+                            data, compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
 
 
 def write_cftc_file(path: Path, as_of: date, rows: list[dict], filed_by: date | None = None) -> Path:

@@ -89,8 +89,12 @@ def run(home: str | None = None, firms: int = 20, days: int = 15, out=sys.stdout
 
     from etl.cftc.load import load_cftc
     from etl.cli.printers import print_cftc_summary
-    print(f"\n3. Loading the CFTC's monthly file from {cftc_dir}/", file=out)
-    print_cftc_summary(load_cftc([cftc_dir], settings), settings, out=out, hints=False)
+    if generated.cftc_files:
+        print(f"\n3. Loading the CFTC's monthly file from {cftc_dir}/", file=out)
+        print_cftc_summary(load_cftc(list(generated.cftc_files), settings), settings, out=out, hints=False)
+    else:
+        print(f"\n3. No month-end between {start} and {end}, so no CFTC monthly file to load (--days 11 or more "
+              "reaches back to 29 February)", file=out)
 
     from etl.cli.printers import print_validation_summary
     from etl.dq.validate import validate
