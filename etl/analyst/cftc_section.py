@@ -9,6 +9,7 @@ from datetime import date
 import pandas as pd
 
 from etl.analyst.formats import dollars, is_missing, percent
+from etl.analyst.trends import date_range
 from etl.warehouse import Warehouse
 
 #: differences listed in the report (the rest are counted and the query to see them given)
@@ -19,17 +20,7 @@ TITLES = {"segregation": "segregation", "secured": "30.7 secured", "swaps": "cle
 def read_cftc(warehouse: Warehouse, firms: list[str] | None, date_from: date | None,
               date_to: date | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(reconciliation rows, coverage rows) with as-of dates in range, of ``firms`` when given."""
-    where, params = ["1 = 1"], {}
-    if date_from:
-        where.append("as_of_date >= :date_from")
-        params["date_from"] = date_from
-    if date_to:
-        where.append("as_of_date <= :date_to")
-        params["date_to"] = date_to
-    if firms:
-        names = {f"firm_{i}": firm for i, firm in enumerate(firms)}
-        where.append(f"firm IN ({', '.join(':' + key for key in names)})")
-        params.update(names)
+    where, params = date_range(date_from, date_to, firms, column="as_of_date")
     condition = " AND ".join(where)
     reconciliation = warehouse.read_df(f"SELECT * FROM cftc_reconciliation WHERE {condition} "
                                        "ORDER BY as_of_date, firm, statement, measure", params)

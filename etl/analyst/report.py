@@ -26,7 +26,7 @@ from etl.analyst.trends import STATEMENTS, date_range, excess_history, flagged, 
 from etl.analyst.formats import dollars, is_missing, percent
 from etl.processes import can_fork_workers, fork_pool
 from etl.settings import Settings
-from etl.warehouse import exclusive_writer, open_warehouse
+from etl.warehouse import opened_for_writing
 
 Progress = Callable[[int, int], None]
 
@@ -103,18 +103,13 @@ def _draw_all(history: pd.DataFrame, jobs: list[tuple[str, str, str]], workers: 
 
 # -- reading ------------------------------------------------------------------------------------------------
 def _load(settings: Settings, firm: str | None, date_from: date | None, date_to: date | None, wait: float):
-    with exclusive_writer(settings.warehouse_url, wait=wait):
-        warehouse = open_warehouse(settings.warehouse_url)
-        try:
-            firms = resolve_firms(warehouse, firm) if firm else None
-            history = excess_history(warehouse, firms, date_from, date_to)
-            where, params = date_range(date_from, date_to)
-            industry = warehouse.read_df(
-                f"SELECT * FROM industry_daily WHERE {' AND '.join(where)} ORDER BY statement, end_date", params)
-            cftc = read_cftc(warehouse, firms, date_from, date_to)
-        finally:
-            warehouse.dispose()
-    return history, industry, cftc
+    with opened_for_writing(settings.warehouse_url, wait=wait) as warehouse:
+        firms = resolve_firms(warehouse, firm) if firm else None
+        history = excess_history(warehouse, firms, date_from, date_to)
+        where, params = date_range(date_from, date_to)
+        industry = warehouse.read_df(
+            f"SELECT * FROM industry_daily WHERE {' AND '.join(where)} ORDER BY statement, end_date", params)
+        return history, industry, read_cftc(warehouse, firms, date_from, date_to)
 
 
 def has_business(part: pd.DataFrame) -> bool:

@@ -30,10 +30,8 @@ from etl.lake import partitions as lake
 from etl.lake.durable import atomic_write
 from etl.lake.raw import quarantine
 from etl.ingest.workers import read_capped
-from etl.locks import LockBusy
 from etl.settings import Settings
-from etl.warehouse import (DATABASE_ERRORS, LoadBatch, Warehouse, WarehouseError, exclusive_writer, first_line,
-                           open_warehouse)
+from etl.warehouse import LoadBatch, Warehouse, one_line_errors, opened_for_writing
 from etl.warehouse.tables import (CFTC_AS_OF_DAYS, CFTC_FCM_MONTHLY, CFTC_FILES, FILING_STATEMENTS, FILINGS,
                                   REJECTED_FILINGS, SEG_VALUES)
 
@@ -244,16 +242,6 @@ def load_cftc(paths: list[str | Path], settings: Settings, progress: Progress | 
     for raw in paths:
         if not Path(raw).exists():
             raise CftcLoadError(f"no such file or folder: {raw}")
-    try:
-        with exclusive_writer(settings.warehouse_url, wait, on_message):
-            warehouse = open_warehouse(settings.warehouse_url)
-            try:
-                return CftcLoader(settings, warehouse, progress).run(paths)
-            finally:
-                warehouse.dispose()
-    except (LockBusy, WarehouseError) as exc:
-        raise CftcLoadError(str(exc)) from None
-    except DATABASE_ERRORS as exc:
-        raise CftcLoadError(f"the warehouse failed during the load: {first_line(exc)}") from None
-    except OSError as exc:
-        raise CftcLoadError(f"cannot write the lake: {exc}") from None
+    with one_line_errors(CftcLoadError, "the load", "cannot write the lake"), \
+            opened_for_writing(settings.warehouse_url, wait, on_message) as warehouse:
+        return CftcLoader(settings, warehouse, progress).run(paths)

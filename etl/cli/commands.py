@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from etl.cli.printers import (print_alert_report, print_cftc_summary, print_ingest_summary, print_validation_summary,
@@ -21,6 +22,17 @@ class UsageError(Exception):
     """A problem with the command's arguments or environment, reported in one line."""
 
 
+@contextmanager
+def progress_bar(args: argparse.Namespace, label: str, unit: str = "files"):
+    """A progress bar for a long run (none with ``--quiet``), finished when the run ends."""
+    bar = None if args.quiet else ProgressBar(label, unit=unit)
+    try:
+        yield bar
+    finally:
+        if bar:
+            bar.close()
+
+
 def settings_of(args: argparse.Namespace):
     from etl.settings import load_settings
     return load_settings(home=getattr(args, "home", None), warehouse_url=getattr(args, "warehouse", None),
@@ -30,11 +42,9 @@ def settings_of(args: argparse.Namespace):
 def cmd_ingest(args: argparse.Namespace) -> int:
     from etl.ingest.run import ingest
     settings = settings_of(args)
-    bar = None if args.quiet else ProgressBar("ingest")
-    summary = ingest(args.paths, settings, progress=bar, wait=args.wait,
-                     on_message=lambda m: print(m, file=sys.stderr))
-    if bar:
-        bar.close()
+    with progress_bar(args, "ingest") as bar:
+        summary = ingest(args.paths, settings, progress=bar, wait=args.wait,
+                         on_message=lambda m: print(m, file=sys.stderr))
     print_ingest_summary(summary, quarantine=settings.quarantine)
     return EXIT_OK
 
@@ -42,11 +52,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_cftc(args: argparse.Namespace) -> int:
     from etl.cftc.load import load_cftc
     settings = settings_of(args)
-    bar = None if args.quiet else ProgressBar("cftc load")
-    summary = load_cftc(args.files, settings, progress=bar, wait=args.wait,
-                        on_message=lambda m: print(m, file=sys.stderr))
-    if bar:
-        bar.close()
+    with progress_bar(args, "cftc load") as bar:
+        summary = load_cftc(args.files, settings, progress=bar, wait=args.wait,
+                            on_message=lambda m: print(m, file=sys.stderr))
     print_cftc_summary(summary, settings)
     return EXIT_OK
 
@@ -94,15 +102,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from etl.synthetic.files import generate_filings
     if args.end < args.start:
         raise UsageError("--end is before --start")
-    bar = None if args.quiet else ProgressBar("generate")
     if (args.cftc_differences or args.cftc_unfiled != 3) and not args.cftc:
         raise UsageError("--cftc-differences and --cftc-unfiled need --cftc DIR")
-    result = generate_filings(Path(args.outdir), firms=args.firms, start=args.start, end=args.end,
-                              fmt=args.format, seed=args.seed, amend_rate=args.amend_rate, progress=bar,
-                              cftc_dir=Path(args.cftc) if args.cftc else None,
-                              cftc_differences=args.cftc_differences, cftc_unfiled=args.cftc_unfiled)
-    if bar:
-        bar.close()
+    with progress_bar(args, "generate") as bar:
+        result = generate_filings(Path(args.outdir), firms=args.firms, start=args.start, end=args.end,
+                                  fmt=args.format, seed=args.seed, amend_rate=args.amend_rate, progress=bar,
+                                  cftc_dir=Path(args.cftc) if args.cftc else None,
+                                  cftc_differences=args.cftc_differences, cftc_unfiled=args.cftc_unfiled)
     print(f"Wrote {result.files:,} filings ({result.amended:,} amended) for {result.firms} firms over "
           f"{result.days} business days to {args.outdir}")
     if args.cftc:
@@ -120,11 +126,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from etl.analyst.report import build_report
     settings = settings_of(args)
-    bar = None if args.quiet else ProgressBar("report", unit="charts")
-    summary = build_report(settings, firm=args.firm, date_from=args.date_from, date_to=args.date_to,
-                           out=Path(args.out) if args.out else None, progress=bar, wait=args.wait)
-    if bar:
-        bar.close()
+    with progress_bar(args, "report", unit="charts") as bar:
+        summary = build_report(settings, firm=args.firm, date_from=args.date_from, date_to=args.date_to,
+                               out=Path(args.out) if args.out else None, progress=bar, wait=args.wait)
     print(f"Report: {summary.firms} firms, {summary.charts} charts, {summary.first_day} to {summary.last_day}, "
           f"in {summary.seconds:.1f} s")
     print(f"  open {summary.index}")
@@ -170,11 +174,9 @@ def cmd_sql(args: argparse.Namespace) -> int:
 def cmd_rebuild(args: argparse.Namespace) -> int:
     from etl.lake.rebuild import rebuild
     settings = settings_of(args)
-    bar = None if args.quiet else ProgressBar("rebuild", unit="months")
-    summary = rebuild(settings, replace=args.replace, progress=bar, wait=args.wait,
-                      on_message=lambda m: print(m, file=sys.stderr))
-    if bar:
-        bar.close()
+    with progress_bar(args, "rebuild", unit="months") as bar:
+        summary = rebuild(settings, replace=args.replace, progress=bar, wait=args.wait,
+                          on_message=lambda m: print(m, file=sys.stderr))
     if summary.damage:
         print(f"The warehouse file was damaged ({summary.damage}).")
     if summary.kept:

@@ -25,12 +25,10 @@ from etl.clock import new_run_id, utc_now
 from etl.lake import partitions as lake
 from etl.lake import raw as raw_archive
 from etl.form.catalog import statement_figures
-from etl.locks import LockBusy
 from etl.ingest.parser import ParsedFiling
 from etl.ingest.workers import Prepared, Preparer
 from etl.settings import Settings
-from etl.warehouse import (DATABASE_ERRORS, LoadBatch, Warehouse, WarehouseError, exclusive_writer, first_line,
-                           open_warehouse)
+from etl.warehouse import LoadBatch, Warehouse, one_line_errors, opened_for_writing
 from etl.warehouse.tables import FIGURE_COLUMNS, FILING_STATEMENTS, FILINGS, LAKE_VALUES, REJECTED_FILINGS
 
 Progress = Callable[[int, int], None]
@@ -335,18 +333,6 @@ def ingest(paths: list[str | Path], settings: Settings, progress: Progress | Non
     for raw in paths:
         if not Path(raw).exists():
             raise IngestError(f"no such file or folder: {raw}")
-    try:
-        with exclusive_writer(settings.warehouse_url, wait, on_message):
-            warehouse = open_warehouse(settings.warehouse_url)
-            try:
-                return Ingestor(settings, warehouse, progress, on_message).run(paths)
-            finally:
-                warehouse.dispose()
-    except LockBusy as exc:
-        raise IngestError(str(exc)) from None
-    except WarehouseError as exc:
-        raise IngestError(str(exc)) from None
-    except DATABASE_ERRORS as exc:
-        raise IngestError(f"the warehouse failed during the run: {first_line(exc)}") from None
-    except OSError as exc:
-        raise IngestError(f"cannot write the lake or archive: {exc}") from None
+    with one_line_errors(IngestError, "the run", "cannot write the lake or archive"), \
+            opened_for_writing(settings.warehouse_url, wait, on_message) as warehouse:
+        return Ingestor(settings, warehouse, progress, on_message).run(paths)

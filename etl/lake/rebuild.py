@@ -41,11 +41,9 @@ from etl.clock import file_stamp, new_run_id, utc_now
 from etl.lake import partitions as lake
 from etl.form.catalog import load_catalog
 from etl.ingest.run import Ingestor, Progress, append_statement_rows
-from etl.locks import LockBusy
 from etl.lake.raw import safe_file_name
 from etl.settings import Settings, normalize_warehouse_url
-from etl.warehouse import (DATABASE_ERRORS, LoadBatch, Warehouse, WarehouseError, exclusive_job, first_line,
-                           open_warehouse)
+from etl.warehouse import LoadBatch, Warehouse, exclusive_job, first_line, one_line_errors, open_warehouse
 from etl.warehouse.tables import FILING_STATEMENTS, FILINGS, LAKE_VALUES, REJECTED_FILINGS
 
 #: how a rebuild names its source in ``ingest_runs``
@@ -273,38 +271,32 @@ def rebuild(settings: Settings, replace: bool = False, progress: Progress | None
                            "the lake the warehouse was loaded with)")
     summary = RebuildSummary(run_id=new_run_id(),
                              warehouse="", lake=str(lake_root))
-    try:
-        with exclusive_job(url, "rebuild", wait, on_message):
-            path = None
-            if url.startswith("duckdb"):
-                from etl.warehouse.duckdb_backend import database_path
-                path = database_path(url)
-            if path is not None:
-                summary.damage = read_back_error(path)
-                if summary.damage is not None:
-                    summary.kept = set_aside(path, "damaged")
-            warehouse = open_warehouse(url)
-            summary.warehouse = warehouse.describe()
-            try:
-                held = _filings_held(warehouse)
-                if held and _unfinished_rebuild(warehouse):
-                    held = 0  # finish it
-                if held and not (replace and path is not None):
-                    how = ("run `dailyseg rebuild --replace` to set this file aside and rebuild" if path is not None
-                           else "rebuild into a new, empty database")
-                    raise RebuildError(f"the warehouse {summary.warehouse} opens and already holds {held:,} filings; "
-                                       f"{how}")
-                if held:
-                    warehouse.dispose()
-                    summary.kept = set_aside(path, "replaced")
-                    warehouse = open_warehouse(url)
-                Rebuilder(settings, warehouse, summary, progress, on_message).run()
-            finally:
+    with one_line_errors(RebuildError, "the rebuild", "cannot read the lake or rename the warehouse file"), \
+            exclusive_job(url, "rebuild", wait, on_message):
+        path = None
+        if url.startswith("duckdb"):
+            from etl.warehouse.duckdb_backend import database_path
+            path = database_path(url)
+        if path is not None:
+            summary.damage = read_back_error(path)
+            if summary.damage is not None:
+                summary.kept = set_aside(path, "damaged")
+        warehouse = open_warehouse(url)
+        summary.warehouse = warehouse.describe()
+        try:
+            held = _filings_held(warehouse)
+            if held and _unfinished_rebuild(warehouse):
+                held = 0  # finish it
+            if held and not (replace and path is not None):
+                how = ("run `dailyseg rebuild --replace` to set this file aside and rebuild" if path is not None
+                       else "rebuild into a new, empty database")
+                raise RebuildError(f"the warehouse {summary.warehouse} opens and already holds {held:,} filings; "
+                                   f"{how}")
+            if held:
                 warehouse.dispose()
-    except (LockBusy, WarehouseError) as exc:
-        raise RebuildError(str(exc)) from None
-    except DATABASE_ERRORS as exc:
-        raise RebuildError(f"the warehouse failed during the rebuild: {first_line(exc)}") from None
-    except OSError as exc:
-        raise RebuildError(f"cannot read the lake or rename the warehouse file: {exc}") from None
+                summary.kept = set_aside(path, "replaced")
+                warehouse = open_warehouse(url)
+            Rebuilder(settings, warehouse, summary, progress, on_message).run()
+        finally:
+            warehouse.dispose()
     return summary

@@ -21,7 +21,7 @@ from etl.synthetic.files import generate_filings, write_filing
 from etl.synthetic.firms import make_firms
 from etl.synthetic.values import build_values
 from tests.cftc.sheets import era_workbook
-from tests.conftest import new_pg_database
+from tests.conftest import module_warehouse
 
 JANUARY, FEBRUARY = date(2016, 1, 31), date(2016, 2, 29)  # a Sunday (filings of Friday the 29th), a Monday
 ALIAS, ALIAS_FILED_AS = "NEWEDGE USA LLC", "SG Americas Securities LLC"  # folded by expectations/firm_aliases.csv
@@ -86,17 +86,14 @@ def load(world: World, home: Path, url: str):
 
 @pytest.fixture(scope="module")
 def duck_world(world, tmp_path_factory):
-    home = tmp_path_factory.mktemp("duck")
-    return load(world, home, f"duckdb:///{home / 'warehouse.duckdb'}")
+    with module_warehouse("duckdb", tmp_path_factory) as (home, url):
+        yield load(world, home, url)
 
 
 @pytest.fixture(scope="module")
 def pg_world(world, tmp_path_factory):
-    url, drop = new_pg_database()
-    try:
-        yield load(world, tmp_path_factory.mktemp("pg"), url)
-    finally:
-        drop()
+    with module_warehouse("postgresql", tmp_path_factory) as (home, url):
+        yield load(world, home, url)
 
 
 @pytest.fixture(scope="module", params=["duckdb", "postgresql"])
