@@ -31,7 +31,7 @@ from etl.lake.durable import atomic_write
 from etl.lake.raw import quarantine
 from etl.ingest.workers import read_capped
 from etl.settings import Settings
-from etl.warehouse import LoadBatch, Warehouse, one_line_errors, opened_for_writing
+from etl.warehouse import LoadBatch, Warehouse, first_line, one_line_errors, opened_for_writing
 from etl.warehouse.tables import (CFTC_AS_OF_DAYS, CFTC_FCM_MONTHLY, CFTC_FILES, FILING_STATEMENTS, FILINGS,
                                   REJECTED_FILINGS, SEG_VALUES)
 
@@ -158,6 +158,11 @@ class CftcLoader:
             parsed = read_cftc_file(data, path.name)
         except CftcFormatError as exc:
             self._reject(path, sha, data, exc.reason_code, exc.message, rejected_keys)
+            return
+        except Exception as exc:  # a defect of the reader must not stop the run or lose the file
+            self._reject(path, sha, data, "cftc_reader_error", f"the reader failed on this file "
+                         f"({type(exc).__name__}: {first_line(exc)}); it is kept in the quarantine for a fix",
+                         rejected_keys)
             return
         self._accept(path, sha, data, parsed)
 

@@ -13,7 +13,10 @@ missing; nothing is guessed from a column's position.
 from __future__ import annotations
 
 import io
+import os
 import re
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -121,7 +124,6 @@ def parse_date(cell) -> date | None:
         except ValueError:
             continue
     raise ValueError("not a date")
-
 
 
 def _registration(text: str) -> str | None:
@@ -289,24 +291,58 @@ def _read_sheet(name: str, grid: list[list], merges: list) -> CftcFile:
     return CftcFile(as_of, filed_by, name, fields, unrecognised, rows)
 
 
+#: what must never be taken for a damaged file (calamine's panics are BaseExceptions too)
+_STOP = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
+@contextmanager
+def _rust_panics_unprinted():
+    """Keep calamine's Rust panic messages (several lines on the process's stderr, before the panic
+    reaches Python as an exception) from the user's terminal: the one-line rejection says it all."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
 def read_cftc_file(data: bytes, name: str = "file") -> CftcFile:
     """The firms' rows of a published file (xlsx or xls bytes). Raises ``CftcFormatError``."""
     from python_calamine import CalamineWorkbook
     try:
-        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except Exception as exc:  # calamine raises its own errors, and others on bytes that are no workbook
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise CftcFormatError("cftc_unreadable", f"not a spreadsheet that can be read (xlsx or xls): {first}") \
-            from None
+        with _rust_panics_unprinted():
+            workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except _STOP:
+        raise
+    except BaseException as exc:  # calamine's errors, or a panic of its Rust code on damaged bytes
+        raise CftcFormatError("cftc_unreadable", f"not a spreadsheet that can be read (xlsx or xls): "
+                                                 f"{_first_line(exc)}") from None
     problems = []
     try:
         for sheet_name in workbook.sheet_names:
-            sheet = workbook.get_sheet_by_name(sheet_name)
-            grid = [list(row) for row in sheet.to_python(skip_empty_area=False)]
+            try:
+                with _rust_panics_unprinted():
+                    sheet = workbook.get_sheet_by_name(sheet_name)
+                    grid = [list(row) for row in sheet.to_python(skip_empty_area=False)]
+                    merges = list(sheet.merged_cell_ranges or [])
+            except _STOP:
+                raise
+            except BaseException as exc:  # a damaged sheet: calamine's errors, or a panic of its Rust code
+                problems.append(CftcFormatError("cftc_unreadable", f"sheet {sheet_name!r} cannot be read: "
+                                                                   f"{_first_line(exc)}"))
+                continue
             if not grid:
                 continue
             try:
-                return _read_sheet(sheet_name, grid, list(sheet.merged_cell_ranges or []))
+                return _read_sheet(sheet_name, grid, merges)
             except CftcFormatError as exc:
                 problems.append(exc)
     finally:

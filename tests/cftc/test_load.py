@@ -108,3 +108,15 @@ def test_the_lake_copy_restores_the_tables(any_settings, tmp_path):
     finally:
         wh.dispose()
     assert snapshot(any_settings) == before
+
+
+def test_a_damaged_workbook_is_one_line_even_where_the_spreadsheet_library_panics(tmp_path):
+    from tests.cftc.sheets import era_xls
+    from tests.cli.test_cli import run
+    whole = era_xls(2006, AS_OF, FIRMS)
+    cut = write(tmp_path, "cut.xls", whole[:607])  # the compound file's header only: calamine panics on it
+    half = write(tmp_path, "half.xlsx", era_workbook(2015, AS_OF, FIRMS)[:3000])
+    result = run("cftc", "load", "--quiet", str(cut), str(half), home=tmp_path / "home")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "" and "panicked" not in result.stdout
+    assert result.stdout.count("cftc_unreadable") == 2 and "rejected         2" in result.stdout
