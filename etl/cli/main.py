@@ -135,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="write the HTML report and PNG charts of excess history",
                        description="Write a static HTML report (opens offline) with, per firm and account class, "
                                    "excess and excess % over time with the management target and deficiency days "
-                                   "marked, plus industry totals and concentration, and a PNG per chart.")
+                                   "marked, plus industry totals and concentration, the month-ends of the CFTC's "
+                                   "monthly file against the filings, and a PNG per chart.")
     p.add_argument("--firm", metavar="NAME", help="only firms whose name contains NAME (case-insensitive)")
     _add_date_range(p)
     p.add_argument("--out", metavar="DIR", help="output folder (default: $DAILYSEG_HOME/report)")
