@@ -19,6 +19,7 @@ def test_the_report_lists_each_difference_and_each_firm_nobody_loads(duck_world,
     assert not parts.mismatched and not parts.open
     html = section(summary.index)
     assert f"<span class='badge warn'>{len(world.planted)}</span> differ" in html
+    assert "; 12 have no daily figure to compare" in html  # the firm that missed its month-end
     for p in world.planted:
         assert f"<td>{p.cftc_value:,}</td><td>{p.daily_value:,}</td><td>{p.daily_value - p.cftc_value:,}</td>" in html
     assert html.count("<tr data-firm=") == len(world.planted)

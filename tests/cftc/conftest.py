@@ -35,6 +35,7 @@ class World:
     planted: list[Planted]  # those the files still carry (the January layout has fewer columns)
     unfiled: set[str]  # firms in the files whose filings were not generated
     renamed: tuple[str, str]  # a firm's name in the February file, and as the generator published it
+    missed: str  # a firm in the February file that filed that month, but not for 29 February
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +49,14 @@ def world(tmp_path_factory) -> World:
     values = build_values(firm, date(2016, 2, 29), random.Random(1), {})
     write_filing(landing / "alias" / "sg.txt", ALIAS_FILED_AS, date(2016, 2, 29), date(2016, 3, 1), "INITIAL", values)
     alias_row = dict(monthly_row(firm, values, FEBRUARY, random.Random(2)), firm=ALIAS)
+    # a firm that filed in February, but not for its last business day: nothing to compare, and the
+    # figures of the day it did file (unlike the month-end's) must not be taken instead
+    late = make_firms(1, seed=98)[0]
+    state: dict = {}
+    filed = build_values(late, date(2016, 2, 26), random.Random(3), state)
+    write_filing(landing / "late" / "late.txt", late.name, date(2016, 2, 26), date(2016, 2, 29), "INITIAL", filed)
+    late_row = monthly_row(late, build_values(late, date(2016, 2, 29), random.Random(4), state), FEBRUARY,
+                           random.Random(5))
 
     files, planted = [], []
     for path in summary.cftc_files:
@@ -62,12 +71,12 @@ def world(tmp_path_factory) -> World:
             ampersand = next(r for r in rows if "&" in r["firm"])
             renamed = (ampersand["firm"].replace("&", "AND"), ampersand["firm"])
             ampersand["firm"] = renamed[0]
-            out = write_cftc_file(root / "cftc" / "fcm-2016-02.xlsx", FEBRUARY, rows + [alias_row],
+            out = write_cftc_file(root / "cftc" / "fcm-2016-02.xlsx", FEBRUARY, rows + [alias_row, late_row],
                                   filed_by=parsed.filed_by)
             planted += [p if p.firm != renamed[1] else p._replace(firm=renamed[0])
                         for p in summary.cftc_planted if p.as_of == FEBRUARY]
         files.append(out)
-    return World(landing, files, planted, _unfiled(summary), renamed)
+    return World(landing, files, planted, _unfiled(summary), renamed, late_row["firm"])
 
 
 def _unfiled(summary) -> set[str]:

@@ -29,8 +29,9 @@ def read(settings, sql: str) -> pd.DataFrame:
 
 def test_only_the_planted_differences_show(loaded, world):
     rows = read(loaded, "SELECT * FROM cftc_reconciliation")
-    assert rows["daily_value"].notna().all()  # every firm filed every account class on its month-ends
-    differ = rows[rows["difference"] != 0]
+    # every firm filed every account class on its month-ends, but the one that missed 29 February
+    assert set(rows[rows["daily_value"].isna()]["cftc_firm"]) == {world.missed}
+    differ = rows[rows["difference"].notna() & (rows["difference"] != 0)]
     found = {(r.cftc_firm, r.as_of_date, r.statement, r.measure, r.daily_value, r.cftc_value)
              for r in differ.itertuples()}
     planted = {(p.firm, p.as_of, column(p.field).statement, column(p.field).measure, p.daily_value, p.cftc_value)
@@ -74,6 +75,12 @@ def test_the_file_s_names_find_their_firms(loaded, world):
     assert all(pd.isna(matched[name]) for name in world.unfiled)
 
 
+def test_a_month_end_the_firm_did_not_file_is_not_compared_with_another_day(loaded, world):
+    rows = read(loaded, f"SELECT * FROM cftc_reconciliation WHERE cftc_firm = '{world.missed}'")
+    assert len(rows) == 12 and set(rows["daily_end_date"]) == {FEBRUARY}
+    assert rows["daily_value"].isna().all() and rows["difference"].isna().all()
+
+
 def test_a_figure_the_file_does_not_have_yields_no_row(loaded):
     rows = read(loaded, "SELECT DISTINCT as_of_date, statement, measure FROM cftc_reconciliation")
     by_month = {day: set(zip(part.statement, part.measure)) for day, part in rows.groupby("as_of_date")}
@@ -89,7 +96,7 @@ def test_coverage_lists_every_firm_holding_customer_funds_and_its_filing_days(lo
     assert len(world.unfiled) == 2
     for name in world.unfiled:  # the firms nobody loads
         assert pd.isna(february.loc[name, "firm"]) and february.loc[name, "daily_filings"] == 0
-    assert february.loc[ALIAS, "daily_filings"] == 1
+    assert february.loc[ALIAS, "daily_filings"] == 1 and february.loc[world.missed, "daily_filings"] == 1
     generated = [published_name(f.name) for f in make_firms(5, 9)]
     assert (february.loc[[n for n in generated if n in february.index], "daily_filings"] == 20).all()
     january = rows[rows["as_of_date"] == JANUARY]
