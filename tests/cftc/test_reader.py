@@ -168,7 +168,7 @@ def test_a_figure_column_no_field_matches_is_reported_and_left_out():
     assert parsed.rows == expected(2011)
 
 
-def test_the_eras_cover_the_columns_the_issue_lists():
+def test_the_eras_cover_every_published_column_set():
     """Each layout adds what its years added (so the tests above cover every published column set)."""
     fields = {era: {f for f in spec["fields"] if f} for era, spec in ERAS.items()}
     assert fields[2008] - fields[2006] == {"secured_required"}
