@@ -12,10 +12,10 @@ SELECT name,
                                                           'àáâãäåçèéêëìíîïñòóôõöøùúûüýÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝ',
                                                           'aaaaaaceeeeiiiinoooooouuuuyAAAAAACEEEEIIIINOOOOOOUUUUY')),
                                           '[^A-Z0-9 ]', '', 'g'), ' +', ' ', 'g')) AS name_key
-FROM (SELECT firm AS name FROM filings
+FROM (SELECT firm AS name FROM filings GROUP BY firm  -- grouped first: the planner then knows how few there are
       UNION SELECT alias FROM firm_aliases
       UNION SELECT firm FROM firm_aliases
-      UNION SELECT firm FROM cftc_fcm_monthly) names;
+      UNION SELECT firm FROM cftc_fcm_monthly GROUP BY firm) names;
 
 -- The firm each name key stands for: an alias's firm, else the most recent spelling filed under the key.
 CREATE VIEW firm_keys AS
