@@ -177,11 +177,15 @@ def reconciliation_frame(warehouse: Warehouse, start: date, end: date) -> pd.Dat
     """The rows of ``cftc_reconciliation`` whose daily filing's End Date is in range, each with the
     daily filing it was compared with and its difference in the column of its statement's check."""
     checks = [c for c in load_checks() if c.kind == "reconciliation"]
-    frame = warehouse.read_df(
-        "SELECT r.*, s.filing_id FROM cftc_reconciliation r "
-        "LEFT JOIN firm_statements s ON s.firm = r.firm AND s.end_date = r.daily_end_date "
-        "AND s.statement = r.statement "
-        "WHERE r.daily_end_date BETWEEN :start AND :end", _range_params(start, end))
+    columns = ["cftc_firm", "firm", "as_of_date", "daily_end_date", "statement", "measure", "cftc_value", "daily_value",
+               "difference"]
+    # most nights hold no month-end: then the daily side (every firm's latest statements) is not computed
+    if warehouse.scalar("SELECT count(*) FROM cftc_as_of_days WHERE business_day BETWEEN :start AND :end",
+                        _range_params(start, end)):
+        frame = warehouse.read_df(f"SELECT {', '.join(columns)}, daily_filing_id AS filing_id FROM cftc_compared "
+                                  "WHERE daily_end_date BETWEEN :start AND :end", _range_params(start, end))
+    else:
+        frame = pd.DataFrame(columns=[*columns, "filing_id"])
     for check in checks:
         frame[check_column(check, "d")] = pd.to_numeric(frame["difference"], errors="coerce").where(
             frame["statement"] == check.statement)

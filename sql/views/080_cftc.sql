@@ -13,6 +13,9 @@
 --   excess      7190 | 7380 | 8730     target 7194 | 7780 | 8760
 -- A measure the file does not have (an earlier year's layout, or a blank cell) yields no row.
 --
+-- cftc_compared: cftc_reconciliation's rows with the id of the daily filing each was compared with (the
+-- reconciliation check reads it, to name the filing a finding is about).
+--
 -- cftc_coverage: each firm in the file that holds customer funds (a required amount above zero) and
 -- the number of business days in that month the warehouse holds its daily filings for (0 when none).
 
@@ -22,7 +25,7 @@ FROM (SELECT DISTINCT firm AS cftc_firm FROM cftc_fcm_monthly) c
 JOIN firm_name_keys k ON k.name = c.cftc_firm
 LEFT JOIN firm_keys fk ON fk.name_key = k.name_key;
 
-CREATE VIEW cftc_reconciliation AS
+CREATE VIEW cftc_compared AS
 WITH matched AS (
     SELECT c.*, m.firm AS dimension_firm, d.business_day AS daily_end_date
     FROM cftc_fcm_monthly c
@@ -54,7 +57,7 @@ WITH matched AS (
                   WHERE fm.firm = m.dimension_firm
                     AND fm.month = CAST(date_trunc('month', m.daily_end_date) AS DATE))
 ), compared AS (
-    SELECT f.*,
+    SELECT f.*, s.filing_id AS daily_filing_id,
            CASE f.measure
                WHEN 'requirement' THEN s.requirement
                WHEN 'funds' THEN s.funds
@@ -66,8 +69,12 @@ WITH matched AS (
     WHERE f.cftc_value IS NOT NULL
 )
 SELECT cftc_firm, firm, as_of_date, daily_end_date, statement, measure, cftc_value, daily_value,
-       daily_value - cftc_value AS difference
+       daily_value - cftc_value AS difference, daily_filing_id
 FROM compared;
+
+CREATE VIEW cftc_reconciliation AS
+SELECT cftc_firm, firm, as_of_date, daily_end_date, statement, measure, cftc_value, daily_value, difference
+FROM cftc_compared;
 
 CREATE VIEW cftc_coverage AS
 SELECT c.as_of_date, c.firm AS cftc_firm, m.firm, c.seg_required, c.secured_required, c.swaps_required,
