@@ -105,6 +105,7 @@ def test_coverage_lists_every_firm_holding_customer_funds_and_its_filing_days(lo
 
 def test_both_databases_give_the_same_rows(duck_world, pg_world):
     for view, order in (("cftc_compared", "as_of_date, cftc_firm, statement, measure"),
+                        ("cftc_reconciliation", "as_of_date, cftc_firm, statement, measure"),
                         ("cftc_coverage", "as_of_date, cftc_firm"), ("cftc_firms", "cftc_firm")):
         sql = f"SELECT * FROM {view} ORDER BY {order}"
         on_duckdb = rows(duck_world, sql)
