@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from etl.business_days import last_business_day_in_month
 from etl.cftc.reader import CftcFile, CftcFormatError, read_cftc_file
 from etl.clock import new_run_id, utc_now
-from etl.ingest.run import discover
+from etl.ingest.run import discover, require_paths
 from etl.lake import partitions as lake
 from etl.lake.durable import atomic_write
 from etl.lake.raw import quarantine
@@ -242,11 +242,7 @@ def restore_from_lake(warehouse: Warehouse, lake_root: Path) -> int:
 def load_cftc(paths: list[str | Path], settings: Settings, progress: Progress | None = None, wait: float = 60.0,
               on_message: Callable[[str], None] | None = None) -> CftcLoadSummary:
     """Load published CFTC monthly files; see the module docstring. Raises only ``CftcLoadError``."""
-    if not paths:
-        raise CftcLoadError("give at least one CFTC monthly file (xlsx or xls)")
-    for raw in paths:
-        if not Path(raw).exists():
-            raise CftcLoadError(f"no such file or folder: {raw}")
+    require_paths(paths, CftcLoadError, "CFTC monthly file (xlsx or xls)")
     with one_line_errors(CftcLoadError, "the load", "cannot write the lake"), \
             opened_for_writing(settings.warehouse_url, wait, on_message) as warehouse:
         return CftcLoader(settings, warehouse, progress).run(paths)

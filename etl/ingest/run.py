@@ -325,14 +325,19 @@ class Ingestor:
         self.summary.recovered_filings = len(ids)
 
 
+def require_paths(paths: list[str | Path], error: type[Exception], what: str) -> None:
+    """Raise ``error`` unless ``paths`` names at least one ``what`` and each of them exists."""
+    if not paths:
+        raise error(f"give at least one {what}")
+    for raw in paths:
+        if not Path(raw).exists():
+            raise error(f"no such file or folder: {raw}")
+
+
 def ingest(paths: list[str | Path], settings: Settings, progress: Progress | None = None,
            wait: float = 60.0, on_message: Callable[[str], None] | None = None) -> IngestSummary:
     """Ingest files and folders; see the module docstring. Raises only ``IngestError``."""
-    if not paths:
-        raise IngestError("give at least one file or folder to ingest")
-    for raw in paths:
-        if not Path(raw).exists():
-            raise IngestError(f"no such file or folder: {raw}")
+    require_paths(paths, IngestError, "file or folder to ingest")
     with one_line_errors(IngestError, "the run", "cannot write the lake or archive"), \
             opened_for_writing(settings.warehouse_url, wait, on_message) as warehouse:
         return Ingestor(settings, warehouse, progress, on_message).run(paths)
