@@ -71,6 +71,17 @@ def previous_business_day(day: date) -> date:
     return day
 
 
+def last_business_day_in_month(day: date) -> date | None:
+    """The last business day on or before ``day`` in ``day``'s month (a month-end can fall on a weekend or
+    a holiday); None when the month has no business day that early."""
+    month = day.month
+    while not is_business_day(day):
+        day -= timedelta(days=1)
+        if day.month != month:
+            return None
+    return day
+
+
 def business_days(start: date, end: date) -> list[date]:
     """Business days from ``start`` to ``end``, both included."""
     out = []

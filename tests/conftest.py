@@ -10,7 +10,9 @@ from __future__ import annotations
 import csv
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -85,6 +87,21 @@ def new_pg_database():
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     return f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}", drop
+
+
+@contextmanager
+def module_warehouse(backend: str, tmp_path_factory) -> Iterator[tuple[Path, str]]:
+    """For a module-scoped fixture: a fresh home folder and a warehouse URL of ``backend`` (``duckdb``, a
+    file in the home; ``postgresql``, a database of its own, dropped afterwards)."""
+    home = tmp_path_factory.mktemp(backend)
+    if backend == "duckdb":
+        yield home, f"duckdb:///{home / 'warehouse.duckdb'}"
+        return
+    url, drop = new_pg_database()
+    try:
+        yield home, url
+    finally:
+        drop()
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ KIND_TITLES = {
     "freshness": ("missing filing", "missing filings"),
     "target": ("excess below target", "excesses below target"),
     "anomaly": ("drop of more than 25%", "drops of more than 25%"),
+    "reconciliation": ("month-end difference from the CFTC file", "month-end differences from the CFTC file"),
     "sign": ("sign error", "sign errors"),
     "failure": ("pipeline failure", "pipeline failures"),
     "event": ("notice", "notices"),

@@ -1,6 +1,7 @@
-"""The static HTML report: excess history per firm and account class, industry totals and concentration.
+"""The static HTML report: excess history per firm and account class, industry totals and concentration,
+and the month-ends of the CFTC's monthly file against the daily filings.
 
-``build_report`` reads ``excess_trend`` and ``industry_daily``, draws a PNG per chart (in worker
+``build_report`` reads ``excess_trend``, ``industry_daily`` and the CFTC views, draws a PNG per chart (in worker
 processes: a hundred firms are three hundred charts), and writes ``index.html`` beside them. The page
 needs nothing from the network (no CDN, inline style, a few lines of inline script to filter firms),
 so it opens offline and the PNGs go into e-mails and slides as they are.
@@ -21,11 +22,12 @@ from typing import Callable
 import pandas as pd
 
 from etl import UserError
+from etl.analyst.cftc_section import cftc_html, read_cftc
 from etl.analyst.trends import STATEMENTS, date_range, excess_history, flagged, resolve_firms
 from etl.analyst.formats import dollars, is_missing, percent
 from etl.processes import can_fork_workers, fork_pool, mark
 from etl.settings import Settings
-from etl.warehouse import exclusive_writer, open_warehouse
+from etl.warehouse import opened_for_writing
 
 Progress = Callable[[int, int], None]
 
@@ -53,23 +55,30 @@ def chart_name(firm: str, statement: str) -> str:
 
 # -- drawing, in worker processes -------------------------------------------------------------------------
 _HISTORY: pd.DataFrame | None = None
+_SPAN: tuple[date | None, date | None] | None = None  # the range asked for, which every firm's chart covers
 
 
 def _draw(jobs: list[tuple[str, str, str]]) -> int:
     from etl.analyst.charts import excess_chart
+    from etl.analyst.time_axis import time_axis
     groups = _HISTORY.groupby(["firm", "statement"], sort=False)
+    firm_days = _HISTORY.groupby("firm", sort=False)["end_date"]
+    axes = {}
     for firm, statement, path in jobs:
-        excess_chart(groups.get_group((firm, statement)), firm, statement, Path(path))
+        if firm not in axes:  # a firm's charts share its own dates (every account class), or the range asked
+            axes[firm] = time_axis(firm_days.get_group(firm), _SPAN)
+        excess_chart(groups.get_group((firm, statement)), firm, statement, Path(path), axes[firm])
     return len(jobs)
 
 
-def _draw_all(history: pd.DataFrame, jobs: list[tuple[str, str, str]], workers: int, progress: Progress | None) -> None:
+def _draw_all(history: pd.DataFrame, jobs: list[tuple[str, str, str]], workers: int, progress: Progress | None,
+              span: tuple[date | None, date | None] | None = None) -> None:
     """Draw every chart, in forked worker processes when there are enough to share; if a worker dies,
     what is left is drawn here rather than waited for."""
     from concurrent.futures import as_completed
     from concurrent.futures.process import BrokenProcessPool
-    global _HISTORY
-    _HISTORY = history
+    global _HISTORY, _SPAN
+    _HISTORY, _SPAN = history, span
     chunks = [jobs[i:i + 10] for i in range(0, len(jobs), 10)]
     pending = list(range(len(chunks)))
     done = 0
@@ -91,22 +100,18 @@ def _draw_all(history: pd.DataFrame, jobs: list[tuple[str, str, str]], workers: 
             if progress:
                 progress(done, len(jobs))
     finally:
-        _HISTORY = None
+        _HISTORY = _SPAN = None
 
 
 # -- reading ------------------------------------------------------------------------------------------------
 def _load(settings: Settings, firm: str | None, date_from: date | None, date_to: date | None, wait: float):
-    with exclusive_writer(settings.warehouse_url, wait=wait):
-        warehouse = open_warehouse(settings.warehouse_url)
-        try:
-            firms = resolve_firms(warehouse, firm) if firm else None
-            history = excess_history(warehouse, firms, date_from, date_to)
-            where, params = date_range(date_from, date_to)
-            industry = warehouse.read_df(
-                f"SELECT * FROM industry_daily WHERE {' AND '.join(where)} ORDER BY statement, end_date", params)
-        finally:
-            warehouse.dispose()
-    return history, industry
+    with opened_for_writing(settings.warehouse_url, wait=wait) as warehouse:
+        firms = resolve_firms(warehouse, firm) if firm else None
+        history = excess_history(warehouse, firms, date_from, date_to)
+        where, params = date_range(date_from, date_to)
+        industry = warehouse.read_df(
+            f"SELECT * FROM industry_daily WHERE {' AND '.join(where)} ORDER BY statement, end_date", params)
+        return history, industry, read_cftc(warehouse, firms, date_from, date_to)
 
 
 def has_business(part: pd.DataFrame) -> bool:
@@ -205,7 +210,7 @@ def _industry_table(industry: pd.DataFrame) -> str:
 
 
 def write_html(out: Path, summary: pd.DataFrame, industry: pd.DataFrame, charts: dict[tuple[str, str], str],
-               industry_charts: list[str], title: str, period: str, source: str) -> Path:
+               industry_charts: list[str], title: str, period: str, source: str, cftc: str = "") -> Path:
     e = html.escape
     firms = sorted(summary["firm"].unique()) if not summary.empty else []
     deficient = summary[summary["deficiency_days"] > 0]["firm"].nunique() if not summary.empty else 0
@@ -216,7 +221,8 @@ def write_html(out: Path, summary: pd.DataFrame, industry: pd.DataFrame, charts:
         f"<title>{e(title)}</title><style>{CSS}</style></head><body>",
         f"<header><h1>{e(title)}</h1><p>{e(period)} &middot; {len(firms)} firms &middot; source {e(source)} "
         f"&middot; generated {datetime.now().strftime('%Y-%m-%d %H:%M')}</p></header><main>",
-        "<nav><a href='#glance'>Firms at a glance</a><a href='#industry'>Industry</a><a href='#firms'>Each firm</a></nav>",
+        "<nav><a href='#glance'>Firms at a glance</a><a href='#industry'>Industry</a>"
+        "<a href='#cftc'>Month-ends vs the CFTC file</a><a href='#firms'>Each firm</a></nav>",
         "<h2 id=glance>Firms at a glance</h2>",
         f"<p class=note><span class='badge bad'>{deficient}</span> firms had a deficiency (excess below zero) and "
         f"<span class='badge warn'>{below}</span> ran below their own management target on at least one day. "
@@ -228,6 +234,7 @@ def write_html(out: Path, summary: pd.DataFrame, industry: pd.DataFrame, charts:
         _industry_table(industry),
     ]
     parts += [f"<p><img src='{e(name)}' alt='industry chart' loading=lazy></p>" for name in industry_charts]
+    parts += ["<h2 id=cftc>Month-ends against the CFTC's monthly file</h2>", cftc]
     parts.append("<h2 id=firms>Each firm</h2><p class=note>Blue: excess in dollars (faint: its 20-day mean); "
                  "orange dashes: the firm's management target; red: deficiency days; orange dots: days below "
                  "target. Below each: excess and target as a share of the requirement.</p>")
@@ -252,7 +259,7 @@ def build_report(settings: Settings, firm: str | None = None, date_from: date | 
                  progress: Progress | None = None, wait: float = 600.0) -> ReportSummary:
     started = time.perf_counter()
     out = Path(out or settings.home / "report")
-    history, industry = _load(settings, firm, date_from, date_to, wait)
+    history, industry, (reconciliation, coverage) = _load(settings, firm, date_from, date_to, wait)
     if history.empty:
         raise ReportError("no filings in that range" + ("" if date_from or date_to or firm else
                                                         ": the warehouse is empty (run dailyseg ingest first)"))
@@ -268,13 +275,16 @@ def build_report(settings: Settings, firm: str | None = None, date_from: date | 
         file_name = chart_name(name, statement)
         charts[(name, statement)] = f"charts/{file_name}"
         jobs.append((name, statement, str(charts_dir / file_name)))
-    _draw_all(history, jobs, workers or min(4, os.cpu_count() or 1), progress)
+    _draw_all(history, jobs, workers or min(4, os.cpu_count() or 1), progress,
+              (date_from, date_to) if date_from or date_to else None)
 
     from etl.analyst.charts import concentration_chart, industry_totals_chart
+    from etl.analyst.time_axis import time_axis
     industry_charts = []
-    if not industry.empty:
-        industry_totals_chart(industry, charts_dir / "industry-totals.png")
-        concentration_chart(industry, charts_dir / "industry-concentration.png")
+    if not industry.empty:  # the industry where firms file, broken at long stretches without filings
+        axis = time_axis(industry["end_date"])
+        industry_totals_chart(industry, charts_dir / "industry-totals.png", axis)
+        concentration_chart(industry, charts_dir / "industry-concentration.png", axis)
         industry_charts = ["charts/industry-totals.png", "charts/industry-concentration.png"]
     # charts of firms no longer in the report would be left behind by an earlier, wider run
     keep = {Path(p).name for p in charts.values()} | {Path(p).name for p in industry_charts}
@@ -286,7 +296,7 @@ def build_report(settings: Settings, firm: str | None = None, date_from: date | 
     summary = firm_summary(history)
     title = "Daily Seg: excess history" + (f" for {', '.join(sorted(summary['firm'].unique()))}" if firm else "")
     index = write_html(out, summary, industry, charts, industry_charts, title, f"{first} to {last}",
-                       _source(settings))
+                       _source(settings), cftc_html(reconciliation, coverage))
     return ReportSummary(index, summary["firm"].nunique(), len(jobs) + len(industry_charts), first, last,
                          time.perf_counter() - started)
 

@@ -46,26 +46,28 @@ def resolve_firms(warehouse: Warehouse, name: str) -> list[str]:
                                                      "; the warehouse holds no filings yet (run dailyseg ingest)"))
 
 
-def date_range(date_from: date | None, date_to: date | None) -> tuple[list[str], dict]:
-    """WHERE conditions (and their parameters) keeping End Dates between the two, either open."""
+def date_range(date_from: date | None, date_to: date | None, firms: list[str] | None = None,
+               column: str = "end_date") -> tuple[list[str], dict]:
+    """WHERE conditions (and their parameters) keeping ``column``'s dates between the two, either open,
+    and the rows of ``firms`` when given."""
     where, params = ["1 = 1"], {}
     if date_from:
-        where.append("end_date >= :date_from")
+        where.append(f"{column} >= :date_from")
         params["date_from"] = date_from
     if date_to:
-        where.append("end_date <= :date_to")
+        where.append(f"{column} <= :date_to")
         params["date_to"] = date_to
+    if firms:
+        names = {f"firm_{i}": firm for i, firm in enumerate(firms)}
+        where.append(f"firm IN ({', '.join(':' + key for key in names)})")
+        params.update(names)
     return where, params
 
 
 def excess_history(warehouse: Warehouse, firms: list[str] | None = None, date_from: date | None = None,
                    date_to: date | None = None) -> pd.DataFrame:
     """Rows of ``excess_trend`` (all firms, or ``firms``) between the dates, oldest first."""
-    where, params = date_range(date_from, date_to)
-    if firms:
-        names = {f"firm_{i}": firm for i, firm in enumerate(firms)}
-        where.append(f"firm IN ({', '.join(':' + key for key in names)})")
-        params.update(names)
+    where, params = date_range(date_from, date_to, firms)
     frame = warehouse.read_df(f"SELECT {', '.join(TREND_COLUMNS)} FROM excess_trend WHERE {' AND '.join(where)} "
                               "ORDER BY firm, statement, end_date", params)
     if not frame.empty:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from etl import UserError
-from etl.cli.printers import (print_alert_report, print_fetch_summary, print_ingest_summary,
+from etl.cli.printers import (print_alert_report, print_cftc_summary, print_fetch_summary, print_ingest_summary,
                               print_validation_summary, short_path)
 from etl.cli.progress import ProgressBar
 
@@ -23,6 +24,17 @@ class UsageError(UserError):
     """A problem with the command's arguments or environment, reported in one line."""
 
 
+@contextmanager
+def progress_bar(args: argparse.Namespace, label: str, unit: str = "files"):
+    """A progress bar for a long run (none with ``--quiet``), finished when the run ends."""
+    bar = None if args.quiet else ProgressBar(label, unit=unit)
+    try:
+        yield bar
+    finally:
+        if bar:
+            bar.close()
+
+
 def settings_of(args: argparse.Namespace):
     from etl.settings import load_settings
     return load_settings(home=getattr(args, "home", None), warehouse_url=getattr(args, "warehouse", None),
@@ -32,11 +44,9 @@ def settings_of(args: argparse.Namespace):
 def cmd_ingest(args: argparse.Namespace) -> int:
     from etl.ingest.job import ingest
     settings = settings_of(args)
-    bar = None if args.quiet else ProgressBar("ingest")
-    summary = ingest(args.paths, settings, progress=bar, wait=args.wait,
-                     on_message=lambda m: print(m, file=sys.stderr), rescan=args.rescan)
-    if bar:
-        bar.close()
+    with progress_bar(args, "ingest") as bar:
+        summary = ingest(args.paths, settings, progress=bar, wait=args.wait,
+                         on_message=lambda m: print(m, file=sys.stderr), rescan=args.rescan)
     print_ingest_summary(summary, quarantine=settings.quarantine)
     return EXIT_OK
 
@@ -51,12 +61,20 @@ def cmd_fetch(args: argparse.Namespace) -> int:
             raise UsageError(f"no source in {settings.sources_file} has a firm name containing {args.firm!r}")
     if not any(s.enabled for s in sources):
         raise UsageError(f"nothing to fetch: no enabled source in {settings.sources_file}")
-    bar = None if args.quiet else ProgressBar("fetch")
-    summary = fetch(settings, sources, args.date_from, args.date_to, progress=bar, wait=args.wait,
-                    on_message=lambda m: print(m, file=sys.stderr))
-    if bar:
-        bar.close()
+    with progress_bar(args, "fetch") as bar:
+        summary = fetch(settings, sources, args.date_from, args.date_to, progress=bar, wait=args.wait,
+                        on_message=lambda m: print(m, file=sys.stderr))
     print_fetch_summary(summary)
+    return EXIT_OK
+
+
+def cmd_cftc(args: argparse.Namespace) -> int:
+    from etl.cftc.load import load_cftc
+    settings = settings_of(args)
+    with progress_bar(args, "cftc load") as bar:
+        summary = load_cftc(args.files, settings, progress=bar, wait=args.wait,
+                            on_message=lambda m: print(m, file=sys.stderr))
+    print_cftc_summary(summary, settings)
     return EXIT_OK
 
 
@@ -103,14 +121,23 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from etl.synthetic.files import generate_filings
     if args.end < args.start:
         raise UsageError("--end is before --start")
-    bar = None if args.quiet else ProgressBar("generate")
-    result = generate_filings(Path(args.outdir), firms=args.firms, start=args.start, end=args.end,
-                              fmt=args.format, seed=args.seed, amend_rate=args.amend_rate, progress=bar)
-    if bar:
-        bar.close()
+    if (args.cftc_differences or args.cftc_unfiled != 3) and not args.cftc:
+        raise UsageError("--cftc-differences and --cftc-unfiled need --cftc DIR")
+    with progress_bar(args, "generate") as bar:
+        result = generate_filings(Path(args.outdir), firms=args.firms, start=args.start, end=args.end,
+                                  fmt=args.format, seed=args.seed, amend_rate=args.amend_rate, progress=bar,
+                                  cftc_dir=Path(args.cftc) if args.cftc else None,
+                                  cftc_differences=args.cftc_differences, cftc_unfiled=args.cftc_unfiled)
     formats = ", ".join(f"{n:,} {fmt}" for fmt, n in sorted(result.by_format.items()))
     print(f"Wrote {result.files:,} filings ({result.amended:,} amended; {formats}) for {result.firms} firms over "
           f"{result.days} business days to {args.outdir}")
+    if args.cftc:
+        months = ", ".join(f.stem[-7:] for f in result.cftc_files)  # fcm-financial-data-YYYY-MM
+        print(f"Wrote {len(result.cftc_files)} CFTC monthly files to {args.cftc}"
+              + (f" (month-ends {months})" if months else " (no month-end in range)")
+              + f"; {len(result.cftc_planted)} figures differ from the filings on purpose:")
+        for p in result.cftc_planted:
+            print(f"  {p.as_of}  {p.firm}  {p.field}: filed {p.daily_value:,}, in the file {p.cftc_value:,}")
     return EXIT_OK
 
 
@@ -119,11 +146,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from etl.analyst.report import build_report
     settings = settings_of(args)
-    bar = None if args.quiet else ProgressBar("report", unit="charts")
-    summary = build_report(settings, firm=args.firm, date_from=args.date_from, date_to=args.date_to,
-                           out=Path(args.out) if args.out else None, progress=bar, wait=args.wait)
-    if bar:
-        bar.close()
+    with progress_bar(args, "report", unit="charts") as bar:
+        summary = build_report(settings, firm=args.firm, date_from=args.date_from, date_to=args.date_to,
+                               out=Path(args.out) if args.out else None, progress=bar, wait=args.wait)
     print(f"Report: {summary.firms} firms, {summary.charts} charts, {summary.first_day} to {summary.last_day}, "
           f"in {summary.seconds:.1f} s")
     print(f"  open {summary.index}")
@@ -176,11 +201,9 @@ def cmd_sql(args: argparse.Namespace) -> int:
 def cmd_rebuild(args: argparse.Namespace) -> int:
     from etl.lake.rebuild import rebuild
     settings = settings_of(args)
-    bar = None if args.quiet else ProgressBar("rebuild", unit="months")
-    summary = rebuild(settings, replace=args.replace, progress=bar, wait=args.wait,
-                      on_message=lambda m: print(m, file=sys.stderr))
-    if bar:
-        bar.close()
+    with progress_bar(args, "rebuild", unit="months") as bar:
+        summary = rebuild(settings, replace=args.replace, progress=bar, wait=args.wait,
+                          on_message=lambda m: print(m, file=sys.stderr))
     if summary.damage:
         print(f"The warehouse file was damaged ({summary.damage}).")
     if summary.kept:
@@ -189,6 +212,8 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     print(f"  filings    {summary.filings:>12,}   ({summary.months} months of the lake)")
     print(f"  values     {summary.value_rows:>12,}")
     print(f"  rejected   {summary.rejected:>12,}   (from the quarantine)")
+    if summary.cftc_months:
+        print(f"  CFTC file  {summary.cftc_months:>12,}   month-ends of the CFTC's monthly file")
     if summary.unreadable_months:
         print(f"  unreadable {len(summary.unreadable_months):>12,}   months of the lake, set aside and loaded from "
               f"the raw zone: {', '.join(summary.unreadable_months)}")

@@ -21,8 +21,9 @@ from etl.analyst.query import DEFAULT_LIMIT, DEFAULT_TIMEOUT
 from etl.form.catalog import STATEMENTS
 from etl.processes import Stopped, stop_on_sigterm
 
-from etl.cli.commands import (EXIT_CANNOT_RUN, EXIT_OK, EXIT_STOPPED, cmd_demo, cmd_fetch, cmd_generate, cmd_grant,
-                              cmd_ingest, cmd_rebuild, cmd_report, cmd_rules, cmd_sql, cmd_trends, cmd_validate)
+from etl.cli.commands import (EXIT_CANNOT_RUN, EXIT_OK, EXIT_STOPPED, cmd_cftc, cmd_demo, cmd_fetch, cmd_generate,
+                              cmd_grant, cmd_ingest, cmd_rebuild, cmd_report, cmd_rules, cmd_sql, cmd_trends,
+                              cmd_validate)
 
 
 def _date(text: str) -> date:
@@ -102,6 +103,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_ingest)
 
+    p = sub.add_parser("cftc", help="the CFTC's monthly \"Financial Data for FCMs\" file beside the filings",
+                       description="The CFTC's monthly file of FCM financial data, set against the daily filings "
+                                   "(views cftc_reconciliation and cftc_coverage, the reconciliation check of "
+                                   "dailyseg validate, and the report).")
+    cftc_sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    p = cftc_sub.add_parser("load", help="load published monthly files (xlsx, xls)",
+                            description="Load the CFTC's \"Financial Data for FCMs\" spreadsheets as published "
+                                        "(xlsx; xls for older years), in any year's layout: columns are known by "
+                                        "their header text. A file already loaded (same bytes) changes nothing; a "
+                                        "file that cannot be read is set aside in the quarantine with its reason and "
+                                        "the others load. Exit 0 when the run completed, 2 when it could not run.")
+    p.add_argument("files", nargs="+", metavar="FILE", help="monthly files, or folders holding them")
+    _add_location_flags(p)
+    _add_wait_flag(p)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_cftc)
+
     p = sub.add_parser("generate", help="write realistic synthetic filings (for demos, tests, benchmarks)",
                        description="Write synthetic Daily Seg filings in the real layout: one per firm and business "
                                    "day (US holidays skipped), some AMENDED, every identity tying.")
@@ -114,12 +132,20 @@ def build_parser() -> argparse.ArgumentParser:
                         "mixed (each firm publishes in one of the three) (default text)")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same bytes)")
     p.add_argument("--amend-rate", type=float, default=0.02, help="share of filings also AMENDED (default 0.02)")
+    p.add_argument("--cftc", metavar="DIR",
+                   help="also write the CFTC's monthly file (xlsx) for each month-end in range into DIR, its figures "
+                        "as the filings state them (load it with dailyseg cftc load)")
+    p.add_argument("--cftc-differences", type=int, default=0, metavar="N",
+                   help="month-end figures the monthly files state differently from the filings (default 0)")
+    p.add_argument("--cftc-unfiled", type=int, default=3, metavar="N",
+                   help="firms in the monthly files whose filings are not generated (default 3)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("validate", help="run every data-quality check on the loaded filings",
                        description="Run the statements' arithmetic, completeness, sign, deficiency, target, "
-                                   "freshness and anomaly checks (Great Expectations) on the latest version of each "
+                                   "freshness and anomaly checks, and the month-end reconciliation with the CFTC's "
+                                   "monthly file (Great Expectations), on the latest version of each "
                                    "filing with an End Date in range (default: all), write dq_results and dq_runs, "
                                    "and build the Data Docs. Exit 0 when nothing of severity error or critical "
                                    "failed, 1 when something did, 2 when the checks could not run.")
@@ -145,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="write the HTML report and PNG charts of excess history",
                        description="Write a static HTML report (opens offline) with, per firm and account class, "
                                    "excess and excess % over time with the management target and deficiency days "
-                                   "marked, plus industry totals and concentration, and a PNG per chart.")
+                                   "marked, plus industry totals and concentration, the month-ends of the CFTC's "
+                                   "monthly file against the filings, and a PNG per chart.")
     p.add_argument("--firm", metavar="NAME", help="only firms whose name contains NAME (case-insensitive)")
     _add_date_range(p)
     p.add_argument("--out", metavar="DIR", help="output folder (default: $DAILYSEG_HOME/report)")

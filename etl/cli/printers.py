@@ -50,6 +50,37 @@ def _by_format(formats) -> str:
         return ""
     names = (("text", "text"), ("html", "HTML"), ("pdf", "PDF"))
     return "; " + ", ".join(f"{formats[key]:,} {name}" for key, name in names if formats.get(key))
+def print_cftc_summary(summary, settings, out=None, hints: bool = True) -> None:
+    """What a ``dailyseg cftc load`` did, file by file, and where to look next."""
+    out = out or sys.stdout
+    print(f"CFTC monthly files, run {summary.run_id} into {summary.warehouse} ({summary.seconds:.1f} s)", file=out)
+    for status, label in (("loaded", "loaded"), ("older", "older copies"), ("unchanged", "unchanged"),
+                          ("rejected", "rejected")):
+        n = summary.count(status)
+        if n or status in ("loaded", "rejected"):
+            note = {"older": "   (a later publication for the same month is in use)",
+                    "unchanged": "   (same bytes loaded before; nothing written)"}.get(status, "")
+            print(f"  {label:<13}{n:>5}{note}", file=out)
+    rows = [[str(f.as_of_date or "-"), f.status, f.n_firms if f.status in ("loaded", "older") else "",
+             f"{len(f.columns)}" if f.columns else "", short_path(f.source_path)]
+            for f in summary.files if f.status != "rejected"]
+    if rows:
+        print(table(["as of", "status", "firms", "columns", "file"], rows, right=(2, 3)), file=out)
+    for as_of, (firms, unloaded) in sorted(summary.coverage.items()):
+        print(f"  {as_of}: {firms} firms in the file hold customer funds; {unloaded} of them have no daily filing "
+              "in the warehouse that month", file=out)
+    for f in summary.files:
+        if f.unrecognised:
+            print(f"  {short_path(f.source_path)}: columns not recognised, not loaded: {'; '.join(f.unrecognised)}",
+                  file=out)
+    rejected = [f for f in summary.files if f.status == "rejected"]
+    if rejected:
+        print(f"\nRejected files (set aside in {settings.quarantine}):", file=out)
+        print(table(["reason", "file", "why"], [[f.reason_code, short_path(f.source_path), f.reason]
+                                                for f in rejected]), file=out)
+    if hints and summary.count("loaded"):
+        print("\nNext: dailyseg sql \"SELECT * FROM cftc_coverage WHERE daily_filings = 0\"   (firms nobody loads)\n"
+              "      dailyseg validate --alert   (month-end differences: the reconciliation check)", file=out)
 
 
 def short_path(path: str) -> str:

@@ -3,8 +3,10 @@
 Kinds: ``deficiency`` (a code below ``threshold``), ``target`` (a code below ``threshold`` while
 ``condition_code`` is at or above it), ``anomaly`` (a code's day-over-day change in percent below
 ``threshold``), ``freshness`` (a firm that was filing has had no filing for ``threshold`` business days:
-one row per severity, e.g. a warning at 1 and an error at 3) and the statement-wide kinds
-``completeness`` and ``sign``. Arithmetic identities live in ``rules.csv`` (``etl.form.rules``).
+one row per severity, e.g. a warning at 1 and an error at 3), ``reconciliation`` (a statement's
+month-end figure in the CFTC's monthly file more than ``threshold`` dollars from the daily filing's)
+and the statement-wide kinds ``completeness`` and ``sign``. Arithmetic identities live in ``rules.csv``
+(``etl.form.rules``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 from etl.form.files import form_dir
 from etl.form.rules import SEVERITIES
 
-KINDS = ("arithmetic", "completeness", "sign", "deficiency", "target", "freshness", "anomaly")
+KINDS = ("arithmetic", "completeness", "sign", "deficiency", "target", "freshness", "anomaly", "reconciliation")
 
 
 class ChecksError(ValueError):
@@ -56,6 +58,9 @@ def read_checks(path: Path) -> list[Check]:
             code = row["code"].strip() or None
             if kind in ("deficiency", "target", "anomaly") and not (code and row["statement"].strip()):
                 raise ChecksError(f"{where}: a {kind} check needs a statement and a code")
+            if kind == "reconciliation" and not (row["statement"].strip() and threshold >= 0):
+                raise ChecksError(f"{where}: a reconciliation check needs a statement and a threshold of zero "
+                                  "or more dollars")
             checks.append(Check(row["check_id"].strip(), kind, row["statement"].strip() or None, code,
                                 row["condition_code"].strip() or None, threshold, severity,
                                 row["description"].strip()))

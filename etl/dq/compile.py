@@ -31,6 +31,7 @@ KEY_COLUMNS = ("filing_id", "firm", "end_date", "submit_date", "status", "statem
 SUITE_STATEMENTS = "dailyseg_statements"
 SUITE_ANOMALIES = "dailyseg_anomalies"
 SUITE_FRESHNESS = "dailyseg_freshness"
+SUITE_RECONCILIATION = "dailyseg_reconciliation"
 
 
 def code_column(code: str) -> str:
@@ -248,7 +249,13 @@ def suite_specs(catalog: Catalog | None = None, rules=None, checks=None) -> dict
         "kind": "freshness", "check_id": check.check_id, "severity": check.severity,
         "threshold_days": int(check.threshold), "description": check.description},
         max_value=int(check.threshold) - 1) for check in checks if check.kind == "freshness"]
-    return {SUITE_STATEMENTS: statements, SUITE_ANOMALIES: anomalies, SUITE_FRESHNESS: fresh}
+    reconciliation = [_between(check_column(check, "d"), {
+        "kind": "reconciliation", "check_id": check.check_id, "severity": check.severity,
+        "statement": check.statement, "tolerance": int(check.threshold), "description": check.description},
+        min_value=-int(check.threshold), max_value=int(check.threshold))
+        for check in checks if check.kind == "reconciliation"]
+    return {SUITE_STATEMENTS: statements, SUITE_ANOMALIES: anomalies, SUITE_FRESHNESS: fresh,
+            SUITE_RECONCILIATION: reconciliation}
 
 
 def suite_json(name: str, expectations: list[dict]) -> str:

@@ -20,7 +20,7 @@ from etl.form.rules import Rule, load_rules
 
 SEVERITY_ORDER = {"critical": 0, "error": 1, "warning": 2, "info": 3}
 KIND_ORDER = {k: i for i, k in enumerate(("deficiency", "arithmetic", "completeness", "freshness", "target",
-                                          "anomaly", "sign"))}
+                                          "anomaly", "reconciliation", "sign"))}
 RESULT_COLUMNS = ("kind", "rule_id", "severity", "firm", "end_date", "statement", "code", "reported", "expected",
                   "difference", "filing_id", "message")
 
@@ -238,6 +238,36 @@ class FindingBuilder:
             findings.append(Finding("freshness", meta["check_id"], meta["severity"], row["firm"],
                                     _day(row["end_date"]), None, None, None, None, None, None, message))
         return findings
+
+
+    def reconciliation_findings(self, failures, rows: dict[tuple, dict]) -> list[Finding]:
+        findings = []
+        for meta, unexpected in failures:
+            for hit in unexpected:
+                row = rows[(hit["cftc_firm"], _day(hit["as_of_date"]), hit["statement"], hit["measure"])]
+                day = _day(row["daily_end_date"])
+                code = figure_code(row["statement"], row["measure"], day)
+                daily, cftc = _int(row["daily_value"]), _int(row["cftc_value"])
+                named = "" if row["cftc_firm"] == row["firm"] else f" (as {row['cftc_firm']})"
+                message = (f"{row['firm']}, {day}, {row['statement']}: the daily filing's {row['measure']} {code} is "
+                           f"{money(daily)} but the CFTC's monthly file as of {_day(row['as_of_date'])}{named} states "
+                           f"{money(cftc)}; the filing is off by {money(daily - cftc)} (threshold "
+                           f"{money(meta['tolerance'])})")
+                findings.append(Finding("reconciliation", meta["check_id"], meta["severity"], row["firm"], day,
+                                        row["statement"], code, daily, cftc, daily - cftc,
+                                        row.get("filing_id") or None, message))
+        return findings
+
+
+def figure_code(statement: str, measure: str, day: date) -> str | None:
+    """The line of ``statement`` that carries the headline figure ``measure`` on End Date ``day`` (the
+    catalog's ``figure`` column): 7060 for the segregation requirement; 7770, else 7370, for 30.7 funds."""
+    catalog = load_catalog()
+    for figure in (measure, f"{measure}_summary"):
+        for item in catalog.items:
+            if item.statement == statement and item.figure == figure and item.applies_on(day):
+                return item.code
+    return None
 
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:

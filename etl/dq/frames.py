@@ -6,7 +6,9 @@
   PostgreSQL it is materialized as a table in the warehouse so GX validates it there, in SQL;
 * the anomaly frame: each firm's excess per statement against its excess on the previous business day;
 * the freshness frame: every (firm, business day) where the firm filed on one of the previous business
-  days, with the filing for the day itself (or none) and how many business days it has gone without.
+  days, with the filing for the day itself (or none) and how many business days it has gone without;
+* the reconciliation frame: every month-end figure of the CFTC's monthly file whose daily filing is in
+  range (``cftc_reconciliation``), with the filing's id and a difference column per checked statement.
 """
 
 from __future__ import annotations
@@ -180,3 +182,25 @@ def freshness_frame(warehouse: Warehouse, start: date, end: date) -> pd.DataFram
             gone = 0 if firm in today else i - position[last_filed[firm]]
             rows.append((firm, day, last_filed[firm], today.get(firm), gone))
     return pd.DataFrame(rows, columns=columns).astype({"missing_days": "int64"})
+
+
+RECONCILIATION_KEYS = ["cftc_firm", "as_of_date", "statement", "measure"]
+
+
+def reconciliation_frame(warehouse: Warehouse, start: date, end: date) -> pd.DataFrame:
+    """The rows of ``cftc_reconciliation`` whose daily filing's End Date is in range, each with the
+    daily filing it was compared with and its difference in the column of its statement's check."""
+    checks = [c for c in load_checks() if c.kind == "reconciliation"]
+    columns = ["cftc_firm", "firm", "as_of_date", "daily_end_date", "statement", "measure", "cftc_value", "daily_value",
+               "difference"]
+    # most nights hold no month-end: then the daily side (every firm's latest statements) is not computed
+    if warehouse.scalar("SELECT count(*) FROM cftc_as_of_days WHERE business_day BETWEEN :start AND :end",
+                        _range_params(start, end)):
+        frame = warehouse.read_df(f"SELECT {', '.join(columns)}, daily_filing_id AS filing_id FROM cftc_compared "
+                                  "WHERE daily_end_date BETWEEN :start AND :end", _range_params(start, end))
+    else:
+        frame = pd.DataFrame(columns=[*columns, "filing_id"])
+    for check in checks:
+        frame[check_column(check, "d")] = pd.to_numeric(frame["difference"], errors="coerce").where(
+            frame["statement"] == check.statement)
+    return frame.sort_values(RECONCILIATION_KEYS).reset_index(drop=True)

@@ -1,6 +1,7 @@
 """``dailyseg validate``: every check on the loaded filings in a date range, results into the warehouse.
 
-Runs the three suites with GX (statement checks, day-over-day anomalies, freshness), turns the failures
+Runs the four suites with GX (statement checks, day-over-day anomalies, freshness, month-end figures
+against the CFTC's monthly file), turns the failures
 into ``dq_results`` rows, records a ``dq_runs`` row with the counts, keeps the full GX results as JSON
 under ``$DAILYSEG_HOME/validations`` and builds the Data Docs under ``$DAILYSEG_HOME/data_docs``.
 Checks run on the latest version of each (firm, End Date, statement).
@@ -23,7 +24,7 @@ from etl import UserError
 from etl.clock import new_run_id, utc_now
 from etl.dq import frames
 from etl.dq.data_docs import make_offline
-from etl.dq.compile import SUITE_ANOMALIES, SUITE_FRESHNESS, SUITE_STATEMENTS, suite_specs
+from etl.dq.compile import SUITE_ANOMALIES, SUITE_FRESHNESS, SUITE_RECONCILIATION, SUITE_STATEMENTS, suite_specs
 from etl.dq.findings import RESULT_COLUMNS, Finding, FindingBuilder, rows_by_key, sort_findings
 from etl.processes import mark
 from etl.settings import Settings
@@ -160,6 +161,17 @@ class Validator:
         outcomes.append(outcome)
         if outcome.failed:
             summary.findings += builder.freshness_findings(outcome.failed, rows_by_key(freshness, ["firm", "end_date"]))
+
+        # 4. month-end figures against the CFTC's monthly file
+        with summary.phase("reconciliation frame"):
+            reconciliation = frames.reconciliation_frame(self.warehouse, start, end)
+        with summary.phase("reconciliation checks (GX)"):
+            outcome = runner.validate_frame(SUITE_RECONCILIATION, specs[SUITE_RECONCILIATION], reconciliation,
+                                            frames.RECONCILIATION_KEYS, self.run_id)
+        outcomes.append(outcome)
+        if outcome.failed:
+            summary.findings += builder.reconciliation_findings(
+                outcome.failed, rows_by_key(reconciliation, frames.RECONCILIATION_KEYS))
 
         summary.findings = sort_findings(summary.findings)
         summary.expectations = sum(o.evaluated for o in outcomes)

@@ -340,10 +340,7 @@ def fetch(settings: Settings, sources: list[Source], date_from: date | None = No
 def _with_warehouse(settings: Settings, wait: float, on_message, work):
     """``work(warehouse)`` holding the embedded warehouse's writer lock only that long (a fetch spends
     most of its time waiting for other servers, and the warehouse stays free meanwhile)."""
-    from etl.warehouse import exclusive_writer, open_warehouse, warehouse_trouble_as
-    with warehouse_trouble_as(FetchError, "while fetching"), exclusive_writer(settings.warehouse_url, wait, on_message):
-        warehouse = open_warehouse(settings.warehouse_url)
-        try:
-            return work(warehouse)
-        finally:
-            warehouse.dispose()
+    from etl.warehouse import one_line_errors, opened_for_writing
+    with one_line_errors(FetchError, "the fetch", "cannot write the fetch log"), \
+            opened_for_writing(settings.warehouse_url, wait, on_message) as warehouse:
+        return work(warehouse)

@@ -144,3 +144,19 @@ def read_catalog(path: Path) -> Catalog:
 def load_catalog() -> Catalog:
     """The catalog shipped with dailyseg, read once per process."""
     return read_catalog(form_dir() / "line_items.csv")
+
+
+def statement_figures(values) -> dict[str, dict[str, int | None]]:
+    """Per statement, the headline figures its lines carry (the catalog's ``figure`` column): the
+    requirement, funds (the full statement's, else the 2013-era summary's), excess, target and excess
+    over target as filed."""
+    figure_of = load_catalog().figure_of
+    out: dict[str, dict[str, int | None]] = {}
+    for value in values:
+        figure = figure_of.get(value.code)
+        if figure is not None:
+            out.setdefault(value.statement, {})[figure] = value.value
+    for figures in out.values():
+        if figures.get("funds") is None and "funds_summary" in figures:
+            figures["funds"] = figures["funds_summary"]
+    return out

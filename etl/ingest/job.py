@@ -12,35 +12,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from etl.ingest.run import IngestError, Ingestor, IngestSummary, Progress
+from etl.ingest.run import IngestError, Ingestor, IngestSummary, Progress, require_paths
 from etl.lake.rebuild import RebuildError, repair_if_damaged
-from etl.locks import LockBusy
 from etl.settings import Settings
-from etl.warehouse import DATABASE_ERRORS, WarehouseError, exclusive_writer, first_line, open_warehouse
+from etl.warehouse import exclusive_writer, one_line_errors, open_warehouse
 
 
 def ingest(paths: list[str | Path], settings: Settings, progress: Progress | None = None,
            wait: float = 60.0, on_message: Callable[[str], None] | None = None, rescan: bool = False) -> IngestSummary:
     """Ingest the files under ``paths`` that are new or changed since they were last read, or all of them
     with ``rescan`` (see ``etl.ingest.run``). Raises only ``IngestError``."""
-    if not paths:
-        raise IngestError("give at least one file or folder to ingest")
-    for raw in paths:
-        if not Path(raw).exists():
-            raise IngestError(f"no such file or folder: {raw}")
-    try:
-        with exclusive_writer(settings.warehouse_url, wait, on_message):
+    require_paths(paths, IngestError, "file or folder to ingest")
+    with one_line_errors(IngestError, "the run", "cannot write the lake or archive"), \
+            exclusive_writer(settings.warehouse_url, wait, on_message):
+        try:
             repair = repair_if_damaged(settings, on_message)
-            warehouse = open_warehouse(settings.warehouse_url)
-            try:
-                summary = Ingestor(settings, warehouse, progress, on_message).run(paths, rescan=rescan)
-            finally:
-                warehouse.dispose()
-            summary.repair = repair
-            return summary
-    except (LockBusy, WarehouseError, RebuildError) as exc:
-        raise IngestError(str(exc)) from None
-    except DATABASE_ERRORS as exc:
-        raise IngestError(f"the warehouse failed during the run: {first_line(exc)}") from None
-    except OSError as exc:
-        raise IngestError(f"cannot write the lake or archive: {exc}") from None
+        except RebuildError as exc:
+            raise IngestError(str(exc)) from None
+        warehouse = open_warehouse(settings.warehouse_url)
+        try:
+            summary = Ingestor(settings, warehouse, progress, on_message).run(paths, rescan=rescan)
+        finally:
+            warehouse.dispose()
+        summary.repair = repair
+        return summary

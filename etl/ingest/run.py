@@ -25,7 +25,7 @@ from etl import UserError
 from etl.clock import new_run_id, utc_now
 from etl.lake import partitions as lake
 from etl.lake import raw as raw_archive
-from etl.form.catalog import load_catalog
+from etl.form.catalog import statement_figures
 from etl.ingest.parser import ParsedFiling
 from etl.ingest.pdf import PdfLimits
 from etl.ingest.workers import Prepared, Preparer
@@ -126,22 +126,6 @@ def discover(paths: Iterable[str | Path]) -> tuple[pa.Table, list[tuple[Path, st
 
 #: What discovery finds of each file: enough to tell, from the manifest, whether it changed since it was read.
 FOUND = pa.schema([("path", pa.string()), ("size_bytes", pa.int64()), ("mtime_ns", pa.int64())])
-
-
-def statement_figures(values) -> dict[str, dict[str, int | None]]:
-    """Per statement, the headline figures its lines carry (the catalog's ``figure`` column): the
-    requirement, funds (the full statement's, else the 2013-era summary's), excess, target and excess
-    over target as filed."""
-    figure_of = load_catalog().figure_of
-    out: dict[str, dict[str, int | None]] = {}
-    for value in values:
-        figure = figure_of.get(value.code)
-        if figure is not None:
-            out.setdefault(value.statement, {})[figure] = value.value
-    for figures in out.values():
-        if figures.get("funds") is None and "funds_summary" in figures:
-            figures["funds"] = figures["funds_summary"]
-    return out
 
 
 def append_statement_rows(columns: dict[str, list], filing: dict, statements: Iterable[str], values,
@@ -417,3 +401,12 @@ class Ingestor:
         lake.write_partitions(self.settings.lake, values_table, filings_table)
         self.warehouse.clear_lake_pending(ids)
         self.summary.recovered_filings = len(ids)
+
+
+def require_paths(paths: list[str | Path], error: type[Exception], what: str) -> None:
+    """Raise ``error`` unless ``paths`` names at least one ``what`` and each of them exists."""
+    if not paths:
+        raise error(f"give at least one {what}")
+    for raw in paths:
+        if not Path(raw).exists():
+            raise error(f"no such file or folder: {raw}")

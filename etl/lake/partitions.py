@@ -150,6 +150,22 @@ class MonthBuffer:
         self._rows -= values.num_rows
         written = write_partitions(self.lake, values, filings)
         return filings["filing_id"].to_pylist(), written
+def write_month_table(lake: Path, dataset: str, year: int, month: int, table: pa.Table) -> Path:
+    """Replace one month's partition of a small dataset (``cftc/fcm_monthly``...) with ``table`` whole."""
+    path = _partition_dir(lake, dataset, year, month) / "part-0.parquet"
+    with _locked(lake):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _clean_temporaries(path.parent)
+        atomic_write(path, lambda handle: pq.write_table(table, handle, compression="zstd"))
+    return path
+
+
+def read_month_tables(lake: Path, dataset: str, schema: pa.Schema) -> pa.Table:
+    """Every month's partition of a small dataset, as one table of ``schema``."""
+    with _locked(lake):
+        parts = [pq.read_table(p).select(schema.names).cast(schema)
+                 for p in sorted((lake / dataset).glob("year=*/month=*/part-0.parquet"))]
+    return pa.concat_tables(parts) if parts else schema.empty_table()
 
 
 def months(lake: Path) -> list[tuple[int, int]]:

@@ -7,6 +7,8 @@ from the lake alone (``dailyseg rebuild``):
   derived from them the way the loader derives it;
 - ``rejected_filings`` from the quarantine: one row per quarantined file, from the reason kept beside
   it (when the same bytes were rejected under several names, the last name);
+- the CFTC's monthly files (``cftc_fcm_monthly``, ``cftc_files``, ``cftc_as_of_days``) from the lake's
+  ``cftc/`` partitions;
 - filings a crashed run committed to the warehouse but had not yet written to the lake: their files
   are in the raw zone (written before the commit), and the normal ingest loads them from there (their
   ``source_path`` is then their place in the raw zone). A month of the lake that cannot be read is set
@@ -45,7 +47,7 @@ from etl.locks import LockBusy
 from etl.processes import mark
 from etl.settings import Settings, normalize_warehouse_url
 from etl.warehouse import (DATABASE_ERRORS, LoadBatch, Warehouse, WarehouseError, exclusive_job, first_line,
-                           open_warehouse, warehouse_trouble_as)
+                           one_line_errors, open_warehouse)
 from etl.warehouse.tables import FILING_STATEMENTS, FILINGS, LAKE_VALUES, REJECTED_FILINGS
 
 #: how a rebuild names its source in ``ingest_runs``
@@ -67,6 +69,7 @@ class RebuildSummary:
     filings: int = 0
     value_rows: int = 0
     rejected: int = 0
+    cftc_months: int = 0  # month-ends of the CFTC's monthly file restored
     raw_loaded: int = 0
     unreadable_months: list[str] = field(default_factory=list)  # lake partitions set aside, loaded from raw
     damage: str | None = None  # why the DuckDB file was set aside (DuckDB's words), if it was damaged
@@ -237,6 +240,8 @@ class Rebuilder:
                                                  FILING_STATEMENTS.empty_table(), LAKE_VALUES.empty_table(),
                                                  rejected))
         self.summary.rejected = rejected.num_rows
+        from etl.cftc.load import restore_from_lake
+        self.summary.cftc_months = restore_from_lake(self.warehouse, lake_root)
         self.warehouse.finish_run(run_id, finished_at=utc_now(), status="completed",
                                   files_seen=self.summary.filings + self.summary.rejected,
                                   loaded=self.summary.filings, duplicates=0, rejected=self.summary.rejected,
@@ -285,40 +290,37 @@ def rebuild_held(settings: Settings, replace: bool = False, progress: Progress |
     damaged warehouse before it loads). Raises only ``RebuildError``."""
     url = normalize_warehouse_url(settings.warehouse_url)
     lake_root = settings.lake
-    if not any((lake_root / part).is_dir() for part in ("filings", "raw", "quarantine")):
+    if not any((lake_root / part).is_dir() for part in ("filings", "raw", "quarantine", "cftc")):
         raise RebuildError(f"the lake {lake_root} holds no filings to rebuild from (set DAILYSEG_LAKE to "
                            "the lake the warehouse was loaded with)")
     summary = RebuildSummary(run_id=new_run_id(), warehouse="", lake=str(lake_root))
-    try:
-        with warehouse_trouble_as(RebuildError, "during the rebuild"):
-            path = None
-            if url.startswith("duckdb"):
-                from etl.warehouse.duckdb_backend import database_path
-                path = database_path(url)
-            if path is not None:
-                summary.damage = read_back_error(path)
-                if summary.damage is not None:
-                    summary.kept = set_aside(path, "damaged")
-            warehouse = open_warehouse(url)
-            summary.warehouse = warehouse.describe()
-            try:
-                held = _filings_held(warehouse)
-                if held and _unfinished_rebuild(warehouse):
-                    held = 0  # finish it
-                if held and not (replace and path is not None):
-                    how = ("run `dailyseg rebuild --replace` to set this file aside and rebuild" if path is not None
-                           else "rebuild into a new, empty database")
-                    raise RebuildError(f"the warehouse {summary.warehouse} opens and already holds {held:,} filings; "
-                                       f"{how}")
-                if held:
-                    warehouse.dispose()
-                    summary.kept = set_aside(path, "replaced")
-                    warehouse = open_warehouse(url)
-                Rebuilder(settings, warehouse, summary, progress, on_message).run()
-            finally:
+    with one_line_errors(RebuildError, "the rebuild", "cannot read the lake or rename the warehouse file"):
+        path = None
+        if url.startswith("duckdb"):
+            from etl.warehouse.duckdb_backend import database_path
+            path = database_path(url)
+        if path is not None:
+            summary.damage = read_back_error(path)
+            if summary.damage is not None:
+                summary.kept = set_aside(path, "damaged")
+        warehouse = open_warehouse(url)
+        summary.warehouse = warehouse.describe()
+        try:
+            held = _filings_held(warehouse)
+            if held and _unfinished_rebuild(warehouse):
+                held = 0  # finish it
+            if held and not (replace and path is not None):
+                how = ("run `dailyseg rebuild --replace` to set this file aside and rebuild" if path is not None
+                       else "rebuild into a new, empty database")
+                raise RebuildError(f"the warehouse {summary.warehouse} opens and already holds {held:,} filings; "
+                                   f"{how}")
+            if held:
                 warehouse.dispose()
-    except OSError as exc:
-        raise RebuildError(f"cannot read the lake or rename the warehouse file: {exc}") from None
+                summary.kept = set_aside(path, "replaced")
+                warehouse = open_warehouse(url)
+            Rebuilder(settings, warehouse, summary, progress, on_message).run()
+        finally:
+            warehouse.dispose()
     return summary
 
 

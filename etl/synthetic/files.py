@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from etl.business_days import business_days, next_business_day
+from etl.synthetic.cftc_file import month_end_of, write_monthly_files
 from etl.synthetic.firms import make_firms
 from etl.synthetic.render import CoverPage, RenderStyle, render_html, render_text
 from etl.synthetic.values import Values, amend_values, build_values, cover_page
@@ -71,6 +72,8 @@ class GenerateSummary:
     days: int
     outdir: Path
     by_format: dict[str, int] = field(default_factory=dict)  # files written in each format
+    cftc_files: tuple[Path, ...] = ()  # the CFTC's monthly file for each month-end in range
+    cftc_planted: tuple = ()  # the month-end figures those files state differently (cftc_file.Planted)
 
 
 def _amended_submit_date(submit: date, rng: random.Random) -> date:
@@ -80,13 +83,20 @@ def _amended_submit_date(submit: date, rng: random.Random) -> date:
 
 
 def generate_filings(outdir: Path, firms: int, start: date, end: date, fmt: str = "text", seed: int = 0,
-                     amend_rate: float = 0.02,
-                     progress: Callable[[int, int], None] | None = None) -> GenerateSummary:
+                     amend_rate: float = 0.02, progress: Callable[[int, int], None] | None = None,
+                     cftc_dir: Path | None = None, cftc_differences: int = 0, cftc_unfiled: int = 3
+                     ) -> GenerateSummary:
     """One INITIAL filing per firm and business day, some also AMENDED, as files under ``outdir``.
 
     Layout: ``outdir/YYYY-MM-DD/<firm-slug>.txt`` (``.html``, ``.pdf``) and ``<firm-slug>.amended.txt``.
     The Submit Date is the next business day; an amendment comes one to five business days later. The
     same arguments always write the same bytes, and a firm's figures are the same in every format.
+
+    With ``cftc_dir``, also the CFTC's monthly file for each month whose last business day is in range,
+    ``cftc_dir/fcm-financial-data-YYYY-MM.xlsx`` (not among the filings: it is loaded with ``dailyseg cftc
+    load``, not ingested): the firms' month-end figures as their filings (the
+    amended version where there is one) state them, ``cftc_unfiled`` firms more whose filings were not
+    generated, a retail forex dealer, and ``cftc_differences`` figures planted across the months.
     """
     if fmt not in FORMATS and fmt != MIXED:
         raise ValueError(f"unknown format {fmt!r}; expected one of {sorted(FORMATS) + [MIXED]}")
@@ -98,6 +108,8 @@ def generate_filings(outdir: Path, firms: int, start: date, end: date, fmt: str 
     total = len(profiles) * len(days)
     written = amended = 0
     by_format: Counter = Counter()
+    month_ends = {day: as_of for day in days if (as_of := month_end_of(day))} if cftc_dir else {}
+    at_month_end: dict[date, list] = {as_of: [] for as_of in month_ends.values()}
     for rank, firm in enumerate(profiles):
         firm_fmt = firm_format(rank, fmt)
         suffix = FORMATS[firm_fmt]
@@ -121,7 +133,13 @@ def generate_filings(outdir: Path, firms: int, start: date, end: date, fmt: str 
                                   layout_rng, style=firm.style, cover=cover))
                 amended += 1
                 by_format[firm_fmt] += 1
+                values = fixed
+            if day in month_ends:
+                at_month_end[month_ends[day]].append((firm, values))
         if progress:
             progress(written, total)
+    cftc_files, planted = write_monthly_files(Path(cftc_dir), at_month_end, seed, cftc_differences,
+                                              cftc_unfiled) if at_month_end else ([], [])
     return GenerateSummary(files=written + amended, amended=amended, firms=len(profiles), days=len(days),
-                           outdir=outdir, by_format=dict(by_format))
+                           outdir=outdir, by_format=dict(by_format), cftc_files=tuple(cftc_files),
+                           cftc_planted=tuple(planted))

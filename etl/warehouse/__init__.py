@@ -8,12 +8,13 @@ interface and the same tables and views (``sql/``).
 from __future__ import annotations
 
 from contextlib import contextmanager
+from typing import Iterator
 
 from etl.settings import normalize_warehouse_url
 from etl.warehouse.base import LoadBatch, Warehouse, WarehouseError, first_line, redact_url
 
 __all__ = ["DATABASE_ERRORS", "LoadBatch", "Warehouse", "WarehouseError", "exclusive_job", "exclusive_writer",
-           "first_line", "open_warehouse", "redact_url", "warehouse_trouble_as"]
+           "first_line", "one_line_errors", "open_warehouse", "opened_for_writing", "redact_url"]
 
 
 def _database_errors() -> tuple[type[BaseException], ...]:
@@ -80,13 +81,27 @@ def exclusive_job(url: str, job: str, wait: float = 60.0, on_message=None):
 
 
 @contextmanager
-def warehouse_trouble_as(error: type[Exception], during: str):
-    """Turn what a warehouse can throw at a command (a busy writer lock, a database that cannot be opened
-    or fails mid-way) into ``error``, one line for the user; ``during`` says when ("during the run")."""
+def opened_for_writing(url: str, wait: float = 60.0, on_message=None) -> Iterator[Warehouse]:
+    """The warehouse at ``url``, opened under its writer lock (``exclusive_writer``), disposed of at the end."""
+    with exclusive_writer(url, wait, on_message):
+        warehouse = open_warehouse(url)
+        try:
+            yield warehouse
+        finally:
+            warehouse.dispose()
+
+
+@contextmanager
+def one_line_errors(error: type[Exception], during: str, files: str):
+    """What a run against the warehouse and the lake can raise, as ``error`` with one line for the user: a
+    busy lock or an unusable warehouse as they say it, a database failure "the warehouse failed during
+    <during>", an error of the file system "<files>: ..."."""
     from etl.locks import LockBusy
     try:
         yield
     except (LockBusy, WarehouseError) as exc:
         raise error(str(exc)) from None
     except DATABASE_ERRORS as exc:
-        raise error(f"the warehouse failed {during}: {first_line(exc)}") from None
+        raise error(f"the warehouse failed during {during}: {first_line(exc)}") from None
+    except OSError as exc:
+        raise error(f"{files}: {exc}") from None

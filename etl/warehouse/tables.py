@@ -51,12 +51,29 @@ FETCH_LOG = pa.schema([
     ("etag", _TEXT), ("last_modified", _TEXT), ("landing_path", _TEXT), ("outcome", _TEXT), ("error", _TEXT),
     ("attempts", pa.int32()),
 ])
+#: The CFTC's monthly file: one row per firm and month-end (NULL where a year's file lacks the column).
+CFTC_MONEY_COLUMNS = ("adjusted_net_capital", "net_capital_requirement", "excess_net_capital",
+                      "seg_assets", "seg_required", "seg_excess", "seg_target",
+                      "secured_funds", "secured_required", "secured_excess", "secured_target",
+                      "swaps_funds", "swaps_required", "swaps_excess", "swaps_target", "retail_forex_obligation")
+CFTC_FCM_MONTHLY = pa.schema([
+    ("firm", _TEXT), ("as_of_date", pa.date32()), ("firm_as_of_date", pa.date32()), ("registered_as", _TEXT),
+    ("dsro", _TEXT), *((name, pa.int64()) for name in CFTC_MONEY_COLUMNS), ("source_file", _TEXT),
+    ("loaded_at", pa.timestamp("us")),
+])
+CFTC_FILES = pa.schema([
+    ("sha256", _TEXT), ("as_of_date", pa.date32()), ("filed_by", pa.date32()), ("source_file", _TEXT),
+    ("raw_path", _TEXT), ("size_bytes", pa.int64()), ("sheet", _TEXT), ("columns", _TEXT), ("unrecognised", _TEXT),
+    ("n_firms", pa.int32()), ("in_use", pa.bool_()), ("loaded_at", pa.timestamp("us")), ("run_id", _TEXT),
+])
+CFTC_AS_OF_DAYS = pa.schema([("as_of_date", pa.date32()), ("business_day", pa.date32())])
 #: The lake's copy of ``seg_values`` keeps each value's file hash too (the warehouse has it in ``filings``).
 LAKE_VALUES = SEG_VALUES.append(pa.field("sha256", _TEXT))
 
 #: Warehouse table -> its schema, for the checks that the DDL declares the same.
 LOAD_TABLES = {"filings": FILINGS, "filing_statements": FILING_STATEMENTS, "seg_values": SEG_VALUES,
-               "rejected_filings": REJECTED_FILINGS, "landed_files": LANDED_FILES, "fetch_log": FETCH_LOG}
+               "rejected_filings": REJECTED_FILINGS, "landed_files": LANDED_FILES, "fetch_log": FETCH_LOG,
+               "cftc_fcm_monthly": CFTC_FCM_MONTHLY, "cftc_files": CFTC_FILES, "cftc_as_of_days": CFTC_AS_OF_DAYS}
 
 
 def columns(schema: pa.Schema) -> tuple[str, ...]:

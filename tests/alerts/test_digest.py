@@ -88,3 +88,17 @@ def test_failure_digest():
                                   {"Airflow run": "http://af"})
     assert digest.headline == "pipeline failure in daily_seg_load.ingest for 2016-03-14"
     assert "warehouse unreachable" in render_text(digest)
+
+
+def test_a_month_end_difference_from_the_cftc_file_is_titled_and_carries_both_figures():
+    difference = item("reconciliation", "warning", "RECONCILE-SEC", statement="secured", code="7360",
+                      reported=45_710_606, expected=46_799_458, difference=-1_088_852,
+                      message="Acme Futures LLC, 2016-02-29, secured: the daily filing's requirement 7360 is "
+                              "45,710,606 but the CFTC's monthly file as of 2016-02-29 states 46,799,458")
+    digest = build_validation_digest([difference, item("freshness", "warning", "FRESHNESS", statement=None)], [],
+                                     "dq-1", [date(2016, 2, 29)], {})
+    assert digest.headline == "1 month-end difference from the CFTC file, 1 missing filing for 2016-02-29"
+    text = render_text(digest)
+    assert "1 MONTH-END DIFFERENCE FROM THE CFTC FILE" in text
+    assert "reported 45,710,606 vs expected 46,799,458 (difference -1,088,852)" in text
+    assert "month-end difference from the CFTC file" in render_html(digest)

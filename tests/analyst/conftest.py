@@ -11,7 +11,7 @@ import pytest
 from etl.synthetic.files import generate_filings
 from etl.ingest.job import ingest
 from etl.settings import load_settings
-from tests.conftest import SAMPLE_PATH, new_pg_database
+from tests.conftest import SAMPLE_PATH, module_warehouse
 
 FIRMS = 6
 DEFICIENT = "Shortfall Futures LLC"
@@ -69,17 +69,14 @@ def analyst_landing(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def duck_settings(analyst_landing, tmp_path_factory):
-    home = tmp_path_factory.mktemp("duck")
-    return load(analyst_landing, home, f"duckdb:///{home / 'warehouse.duckdb'}")
+    with module_warehouse("duckdb", tmp_path_factory) as (home, url):
+        yield load(analyst_landing, home, url)
 
 
 @pytest.fixture(scope="module")
 def pg_settings(analyst_landing, tmp_path_factory):
-    url, drop = new_pg_database()
-    try:
-        yield load(analyst_landing, tmp_path_factory.mktemp("pg"), url)
-    finally:
-        drop()
+    with module_warehouse("postgresql", tmp_path_factory) as (home, url):
+        yield load(analyst_landing, home, url)
 
 
 @pytest.fixture(scope="module", params=["duckdb", "postgresql"])

@@ -15,6 +15,9 @@ from etl.form.catalog import load_catalog
 from etl.warehouse import open_warehouse
 
 VIEWS = {
+    "firm_name_keys": "name",
+    "firm_keys": "name_key",
+    "firm_months": "firm, month",
     "firm_names": "firm_as_filed",
     "firms": "firm",
     "firm_statements": "firm, end_date, statement",

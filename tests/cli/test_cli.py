@@ -93,12 +93,16 @@ def test_generate_pdf_then_ingest_it(tmp_path):
 
 
 def test_demo_end_to_end_and_rerun_loads_nothing_new(tmp_path):
-    first = run("demo", "--firms", "5", "--days", "3", home=tmp_path / "home")
+    first = run("demo", "--firms", "5", "--days", "11", home=tmp_path / "home")
     assert first.returncode == 0, first.stderr
     assert "Citigroup Global Markets Inc." in first.stdout
     assert "Latest excess per firm" in first.stdout
     assert re.search(r", [1-9]\d* PDF\) plus the real sample filing", first.stdout)  # a few firms post PDFs
-    assert (tmp_path / "home" / "report" / "index.html").exists()
-    second = run("demo", "--firms", "5", "--days", "3", home=tmp_path / "home")
+    # the month-end file: loaded, its firms nobody loads counted, its two planted figures found
+    assert "2016-02-29  loaded" in first.stdout and "3 of them have no daily filing" in first.stdout
+    assert "reconciliation         -      -        2" in first.stdout
+    page = (tmp_path / "home" / "report" / "index.html").read_text(encoding="utf-8")
+    assert "Month-ends against the CFTC's monthly file" in page and "Figures that differ" in page
+    second = run("demo", "--firms", "5", "--days", "11", home=tmp_path / "home")
     assert second.returncode == 0
-    assert "loaded               0" in second.stdout
+    assert "loaded               0" in second.stdout and "unchanged        1" in second.stdout

@@ -15,7 +15,7 @@ from etl.dq.validate import validate
 from etl.ingest.job import ingest
 from etl.settings import load_settings
 from etl.warehouse import open_warehouse
-from tests.conftest import new_pg_database
+from tests.conftest import module_warehouse
 from tests.dq import planted
 
 
@@ -24,8 +24,7 @@ def corpus(tmp_path_factory):
     return planted.build(tmp_path_factory.mktemp("planted") / "landing")
 
 
-def _run(corpus, tmp_path_factory, warehouse_url: str):
-    home = tmp_path_factory.mktemp("home")
+def _run(corpus, home, warehouse_url: str):
     settings = load_settings(environ={}, home=home, warehouse_url=warehouse_url)
     ingest([corpus.landing], settings)
     summary = validate(settings)
@@ -38,15 +37,14 @@ def _run(corpus, tmp_path_factory, warehouse_url: str):
 
 @pytest.fixture(scope="module")
 def on_duckdb(corpus, tmp_path_factory):
-    home = tmp_path_factory.mktemp("duck")
-    return _run(corpus, tmp_path_factory, f"duckdb:///{home / 'warehouse.duckdb'}")
+    with module_warehouse("duckdb", tmp_path_factory) as (home, url):
+        yield _run(corpus, home, url)
 
 
 @pytest.fixture(scope="module")
 def on_postgres(corpus, tmp_path_factory):
-    url, drop = new_pg_database()
-    yield _run(corpus, tmp_path_factory, url)
-    drop()
+    with module_warehouse("postgresql", tmp_path_factory) as (home, url):
+        yield _run(corpus, home, url)
 
 
 def found(summary) -> set[tuple]:

@@ -27,6 +27,9 @@ TABLES = {
     "rejected_filings": "SELECT source_path, sha256, reason, line_no, reason_code, quarantine_path, size_bytes, "
                         "run_id, date_trunc('second', rejected_at) AS rejected_at FROM rejected_filings",
     "excess_trend": "SELECT * FROM excess_trend",
+    "cftc_fcm_monthly": "SELECT * FROM cftc_fcm_monthly",
+    "cftc_files": "SELECT * FROM cftc_files",
+    "cftc_reconciliation": "SELECT * FROM cftc_reconciliation",
 }
 
 
@@ -67,10 +70,11 @@ def damage(path: Path) -> bytes:
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory, sample_bytes):
     """A home loaded through the CLI: two months of generated filings (some amended), the real sample,
-    and two bad files; with the warehouse's rows."""
+    two bad files and the CFTC's file for the month-end between; with the warehouse's rows."""
     root = tmp_path_factory.mktemp("rebuild")
     landing = root / "landing"
-    generate_filings(landing, firms=8, start=date(2016, 1, 25), end=date(2016, 2, 12), seed=5, amend_rate=0.1)
+    generate_filings(landing, firms=8, start=date(2016, 1, 25), end=date(2016, 2, 12), seed=5, amend_rate=0.1,
+                     cftc_dir=root / "cftc", cftc_differences=1)
     (landing / "citi.txt").write_bytes(sample_bytes)
     (landing / "bad").mkdir()
     (landing / "bad" / "letter.txt").write_text("Dear customer,\nthis is not a filing.\n")
@@ -79,6 +83,7 @@ def loaded(tmp_path_factory, sample_bytes):
     result = run("ingest", "--quiet", str(landing), home=home)
     assert result.returncode == 0, result.stderr
     assert "rebuild" not in result.stderr  # a new warehouse with a new lake: nothing to point at
+    assert run("cftc", "load", "--quiet", str(root / "cftc"), home=home).returncode == 0
     settings = load_settings(environ={}, home=home)
     return home, settings, rows(settings.warehouse_url, home)
 
@@ -91,6 +96,7 @@ def copy_home(home: Path, to: Path) -> Path:
 def test_a_damaged_warehouse_file_is_named_and_rebuilt_from_the_lake_row_for_row(loaded, tmp_path):
     original_home, _, before = loaded
     assert len(before["filings"]) > 100 and len(before["rejected_filings"]) == 2
+    assert len(before["cftc_files"]) == 1 and len(before["cftc_reconciliation"]) > 50
     assert any("AMENDED" in row for row in before["filings"])
     home = copy_home(original_home, tmp_path / "home")
     warehouse = home / "warehouse.duckdb"
@@ -108,6 +114,7 @@ def test_a_damaged_warehouse_file_is_named_and_rebuilt_from_the_lake_row_for_row
     kept = sorted(home.glob("warehouse.duckdb.damaged-*"))
     assert len(kept) == 1 and kept[0].read_bytes() == damaged  # set aside as it was, not deleted
     assert f"filings    {len(before['filings']):>12,}" in result.stdout
+    assert "CFTC file             1   month-ends" in result.stdout
     assert read_back_error(warehouse) is None
     assert rows(f"duckdb:///{warehouse}", home) == before
 

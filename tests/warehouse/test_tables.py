@@ -16,6 +16,7 @@ SQL_TYPES = {
     pa.timestamp("us"): {"TIMESTAMP", "timestamp without time zone"},
     pa.int64(): {"BIGINT", "bigint"},
     pa.int32(): {"INTEGER", "integer"},
+    pa.bool_(): {"BOOLEAN", "boolean"},
 }
 
 
