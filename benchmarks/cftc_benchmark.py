@@ -45,7 +45,7 @@ def write_files(url: str, start: date, end: date, folder: Path) -> list[Path]:
     from etl.cftc.load import as_of_days
     from etl.synthetic.cftc_file import published_name, write_cftc_file
     from etl.warehouse import open_warehouse
-    from etl.warehouse.values import or_none
+    from etl.analyst.formats import or_none
     month_ends = []
     day = date(start.year, start.month, 1)
     while day <= end:

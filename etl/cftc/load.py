@@ -121,12 +121,12 @@ class CftcLoader:
 
     def run(self, paths: list[str | Path]) -> CftcLoadSummary:
         started = time.perf_counter()
-        files, refused = discover(paths)
-        rejected_keys = self.warehouse.rejected_keys()
+        found, refused = discover(paths)
+        files = found["path"].to_pylist()
         for path, why in refused:
-            self._reject(Path(path), None, None, "symlink_outside", why, rejected_keys)
+            self._reject(Path(path), None, None, "symlink_outside", why)
         for done, path in enumerate(files, 1):
-            self._load_one(Path(path), rejected_keys)
+            self._load_one(Path(path))
             if self.progress is not None:
                 self.progress(done, len(files))
         loaded = sorted({f.as_of_date for f in self.summary.files if f.status == "loaded"})
@@ -140,16 +140,16 @@ class CftcLoader:
         self.summary.seconds = time.perf_counter() - started
         return self.summary
 
-    def _load_one(self, path: Path, rejected_keys: set) -> None:
+    def _load_one(self, path: Path) -> None:
         try:
-            data = read_capped(path, self.settings.max_file_bytes)
+            data, _ = read_capped(path, self.settings.max_file_bytes)
         except OSError as exc:
-            self._reject(path, None, None, "unreadable", f"cannot read the file: {exc.strerror or exc}", rejected_keys)
+            self._reject(path, None, None, "unreadable", f"cannot read the file: {exc.strerror or exc}")
             return
         sha = hashlib.sha256(data).hexdigest()
         if len(data) > self.settings.max_file_bytes:
             self._reject(path, sha, None, "too_large", f"the file is over the {self.settings.max_file_bytes:,}-byte "
-                         "limit (DAILYSEG_MAX_FILE_MB)", rejected_keys)
+                         "limit (DAILYSEG_MAX_FILE_MB)")
             return
         known = self.warehouse.read_df("SELECT as_of_date FROM cftc_files WHERE sha256 = :s", {"s": sha})
         if len(known):
@@ -158,12 +158,11 @@ class CftcLoader:
         try:
             parsed = read_cftc_file(data, path.name)
         except CftcFormatError as exc:
-            self._reject(path, sha, data, exc.reason_code, exc.message, rejected_keys)
+            self._reject(path, sha, data, exc.reason_code, exc.message)
             return
         except Exception as exc:  # a defect of the reader must not stop the run or lose the file
             self._reject(path, sha, data, "cftc_reader_error", f"the reader failed on this file "
-                         f"({type(exc).__name__}: {first_line(exc)}); it is kept in the quarantine for a fix",
-                         rejected_keys)
+                         f"({type(exc).__name__}: {first_line(exc)}); it is kept in the quarantine for a fix")
             return
         self._accept(path, sha, data, parsed)
 
@@ -198,23 +197,23 @@ class CftcLoader:
         self.summary.files.append(FileResult(source, "loaded" if newest else "older", parsed.as_of_date,
                                              len(parsed.rows), parsed.fields, parsed.unrecognised))
 
-    def _reject(self, path: Path, sha: str | None, data: bytes | None, code: str, why: str, rejected_keys: set) -> None:
+    def _reject(self, path: Path, sha: str | None, data: bytes | None, code: str, why: str) -> None:
         source = str(path.absolute())
         result = FileResult(source, "rejected", reason_code=code, reason=why)
         self.summary.files.append(result)
-        if (source, sha) in rejected_keys:
-            return
+        if (source, sha) in self.warehouse.rejections_held([sha] if sha else [], [] if sha else [source]):
+            return  # rejected before: recorded and quarantined already
+        now = utc_now()  # one instant for the reason file and the row: a rebuild reads one back as the other
         reason = {"source_path": source, "sha256": sha, "reason_code": code, "reason": why, "line_no": None,
-                  "run_id": self.run_id, "rejected_at": utc_now().isoformat(timespec="seconds")}
+                  "run_id": self.run_id, "rejected_at": now.isoformat(timespec="seconds")}
         result.quarantine_path = str(quarantine(self.settings.lake, path, sha, data, reason))
         rejected = pa.table({"source_path": [source], "sha256": [sha], "reason": [why], "line_no": [None],
-                             "rejected_at": [utc_now()], "reason_code": [code],
+                             "rejected_at": [now], "reason_code": [code],
                              "quarantine_path": [result.quarantine_path],
                              "size_bytes": [len(data) if data is not None else None], "run_id": [self.run_id]},
                             schema=REJECTED_FILINGS)
         self.warehouse.write_batch(LoadBatch(self.run_id, FILINGS.empty_table(), FILING_STATEMENTS.empty_table(),
                                              SEG_VALUES.empty_table(), rejected))
-        rejected_keys.add((source, sha))
 
 
 def _dates(values) -> list[date | None]:

@@ -14,7 +14,7 @@ import pytest
 
 from etl.cftc.load import load_cftc
 from etl.cftc.reader import read_cftc_file
-from etl.ingest.run import ingest
+from etl.ingest.job import ingest
 from etl.settings import load_settings
 from etl.synthetic.cftc_file import Planted, monthly_row, published_name, write_cftc_file
 from etl.synthetic.files import generate_filings, write_filing
