@@ -26,7 +26,8 @@ from tests.alerts.receivers import SmtpReceiver
 from tests.conftest import REPO, new_pg_database
 
 BIN = Path(sys.executable).parent
-pytestmark = [pytest.mark.airflow, pytest.mark.slow]
+# one real scheduler at a time: with the suite's tests spread over processes, both run in the same one
+pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.xdist_group("scheduler")]
 
 
 def _free_port() -> int:
