@@ -166,7 +166,9 @@ def test_an_interrupted_fetch_stops_promptly_and_a_rerun_finishes_the_job(tmp_pa
         env = {k: v for k, v in os.environ.items() if not k.startswith("DAILYSEG_")}
         env.update({**FETCH_ENV, "DAILYSEG_HOME": str(tmp_path / "home"), "DAILYSEG_SOURCES": str(sources)})
         command = [DAILYSEG, "fetch", "--from", "2016-03-14", "--to", "2016-03-14"]
-        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # as from a terminal: a test runner's worker process may ignore SIGINT, and its children inherit that
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.monotonic() + 30
         while len(slow.seen) < 4 and time.monotonic() < deadline:
             time.sleep(0.05)
