@@ -93,6 +93,14 @@ def test_imports_inside_functions_count(tmp_path):
     assert _imports(module, "etl.m", {"etl", "etl.lake", "etl.lake.raw", "etl.clock"}) == {"etl.lake.raw", "etl.clock"}
 
 
+def test_nothing_imports_the_command_line_or_the_airflow_glue():
+    """The CLI and the Airflow tasks call into the rooms, never the other way round."""
+    callers = ("etl.cli", "etl.airflow")
+    wrong = {name: sorted(i for i in imports if i.startswith(callers))
+             for name, imports in _graph().items() if not name.startswith(callers)}
+    assert {name: found for name, found in wrong.items() if found} == {}
+
+
 def test_no_module_over_500_lines():
     long = {name: n for name, path in _modules().items() if (n := len(path.read_text().splitlines())) > 500}
     assert long == {}

@@ -242,7 +242,7 @@ def cmd_grant(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from etl.synthetic import demo
+    from etl.cli import demo
     return demo.run(home=args.home, firms=args.firms, days=args.days)
 
 

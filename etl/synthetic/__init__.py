@@ -1,6 +1,7 @@
 """Filings for tests, benchmarks and the demo: a synthetic industry of firms (``firms``), the shape of each
 statement in each era (``plan``), their day-by-day values (``values``), the text and HTML layouts
-(``render``), files on disk (``files``), the real sample filing and the demo."""
+(``render``) and the PDF prints (``pdf_layout``), the CFTC's monthly file (``cftc_file``), files on disk
+(``files``), and the real sample filing."""
 
 from pathlib import Path
 
