@@ -11,7 +11,15 @@ answers a count query meanwhile (on PostgreSQL a reader runs beside the load; th
 file admits one process, so there the Parquet lake is what stays readable during a load). Prints
 wall time, throughput, peak and median memory, and how the peak grew from the first to the last
 quarter of the run (flat means it does not grow with the corpus), for the whole and for the loader
-process and its workers apart. Target: under 1 GB peak.
+process and its workers apart. Targets: under 700 MB peak, first and last quarter within 10%.
+
+Then the nightly increment: one more business day of filings lands beside the whole history, and
+``dailyseg ingest`` runs over the whole landing zone again, as a nightly schedule does. It prints
+that run's wall time beside the same process loading the same new files from a folder that holds
+nothing else (the floor: what those files cost by themselves), as a ratio; a ratio near 1 means the
+years already landed cost the night nothing. Target: under 5 s. ``--rescan-peer`` also times
+``dailyseg ingest --rescan`` over the same landing zone (every file read and hashed again: what the
+night would cost without the manifest).
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest_benchmark import DAILYSEG, process_tree, pss_mb  # noqa: E402
+from ingest_benchmark import DAILYSEG, create_database, drop_database, process_tree, pss_mb  # noqa: E402
 
 
 def tree_pss_mb(pid: int) -> tuple[float, float]:
@@ -60,6 +68,8 @@ def main() -> None:
     parser.add_argument("--years", type=int, default=10)
     parser.add_argument("--warehouse", help="warehouse URL (default: a fresh embedded DuckDB file)")
     parser.add_argument("--work", help="folder to use (default: a new temporary folder)")
+    parser.add_argument("--rescan-peer", action="store_true",
+                        help="also time a full --rescan of the landing zone after the nightly increment")
     args = parser.parse_args()
 
     work = Path(args.work or tempfile.mkdtemp(prefix="dailyseg-backfill-bench-"))
@@ -103,6 +113,52 @@ def main() -> None:
               f"last {max(part[-quarter:]):,.0f} MB")
     print(f"readers answered {answered} of {asked} times while the load ran "
           f"({'the warehouse' if url.startswith('postgresql') else 'the Parquet lake'})")
+    nightly(work, landing, env, args.firms, end, args.rescan_peer)
+
+
+def _timed_ingest(env: dict, *paths: Path, extra: tuple[str, ...] = ()) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    done = subprocess.run([DAILYSEG, "ingest", "--quiet", *extra, *map(str, paths)], env=env,
+                          capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise SystemExit(f"ingest failed ({done.returncode}):\n{(done.stdout + done.stderr)[-3000:]}")
+    return wall, done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+
+
+def nightly(work: Path, landing: Path, env: dict, firms: int, last: date, rescan_peer: bool) -> None:
+    """One more business day lands beside the history; ingest the whole landing zone again, against
+    the same files ingested alone into a fresh warehouse (the floor)."""
+    from etl.business_days import next_business_day
+    day = next_business_day(last)
+    new = work / f"night-{day}"
+    if (landing / new.name).exists():
+        raise SystemExit(f"{landing / new.name} already landed (a --work folder used before): give a fresh --work")
+    subprocess.run([DAILYSEG, "generate", str(new), "--firms", str(firms), "--start", str(day), "--end", str(day),
+                    "--quiet", "--amend-rate", "0"], check=True, env=env)
+    new_files = sorted(p for p in new.rglob("*") if p.is_file())
+    # the floor: the same new files alone, into a fresh warehouse and lake, by the same command
+    alone_env = dict(env, DAILYSEG_HOME=str(work / "home-floor"))
+    database = create_database("dailyseg_nightly_floor") if env["DAILYSEG_WAREHOUSE"].startswith("postgresql") else None
+    alone_env["DAILYSEG_WAREHOUSE"] = database or f"duckdb:///{work / 'home-floor' / 'warehouse.duckdb'}"
+    try:
+        floor, _ = _timed_ingest(alone_env, new)
+    finally:
+        if database:
+            drop_database(database)
+    target = landing / new.name
+    new.rename(target)  # lands beside ten years of files, as a nightly fetch puts it
+    wall, out = _timed_ingest(env, landing)
+    landed = sum(1 for _ in landing.rglob("*") if _.is_file())
+    print(f"nightly increment: {len(new_files)} new files beside {landed - len(new_files):,} already loaded: "
+          f"{wall:.2f} s (target under 5 s)")
+    print(f"  {out}")
+    print(f"  the same {len(new_files)} files alone into a fresh warehouse: {floor:.2f} s; "
+          f"ratio {wall / floor:.2f}x (1.0 = the history costs the night nothing)")
+    if rescan_peer:
+        again, out = _timed_ingest(env, landing, extra=("--rescan",))
+        print(f"  peer: --rescan of the same landing zone (every file read and hashed): {again:.1f} s, "
+              f"{again / wall:.0f}x the nightly run")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ defaults, and explicit arguments (CLI flags, Airflow connections) override the e
 - ``DAILYSEG_MAX_FILE_MB`` largest file accepted (default 5)
 - ``DAILYSEG_PDF_SECONDS``, ``DAILYSEG_PDF_MEMORY_MB`` what reading one PDF filing may take (default 10 s
   and 256 MB; a PDF over either is rejected)
+- ``DAILYSEG_VALIDATE_CHUNK`` how many filings ``dailyseg validate`` checks at once (default 20,000): a
+  longer range is checked in End Date ranges of about that size, so its memory does not grow with history
 - ``DAILYSEG_SMTP_URL``, ``DAILYSEG_ALERT_FROM``, ``DAILYSEG_ALERT_TO``, ``DAILYSEG_SLACK_WEBHOOK_URL``
   alert channels; ``DAILYSEG_WARNING_CHANNEL`` (email, slack, both, none) where warnings go;
   ``DAILYSEG_ALERT_TIMEOUT``, ``DAILYSEG_ALERT_ATTEMPTS``, ``DAILYSEG_ALERT_BACKOFF`` delivery retries
@@ -55,6 +57,7 @@ class Settings:
     batch_size: int = 500
     pdf_seconds: float = 10.0
     pdf_memory_mb: int = 256
+    validate_chunk: int = 20_000
     smtp_url: str | None = field(default=None, repr=False)
     alert_from: str | None = None
     alert_to: tuple[str, ...] = ()
@@ -148,6 +151,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
         max_file_bytes=int(float(max_mb) * 1024 * 1024) if max_mb else 5 * 1024 * 1024,
         pdf_seconds=float(pdf_seconds) if pdf_seconds else Settings.pdf_seconds,
         pdf_memory_mb=int(pdf_memory) if pdf_memory else Settings.pdf_memory_mb,
+        validate_chunk=max(1, int(_env("DAILYSEG_VALIDATE_CHUNK", env) or Settings.validate_chunk)),
         smtp_url=_env("DAILYSEG_SMTP_URL", env),
         alert_from=_env("DAILYSEG_ALERT_FROM", env),
         alert_to=alert_to,

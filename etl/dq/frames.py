@@ -38,6 +38,26 @@ def date_range(warehouse: Warehouse, date_from: date | None, date_to: date | Non
     return date_from or lo, date_to or hi
 
 
+def date_chunks(warehouse: Warehouse, start: date, end: date, max_filings: int) -> list[tuple[date, date]]:
+    """[start, end] cut into consecutive End Date ranges of at most ``max_filings`` loaded filings each
+    (a day holding more is a range of its own), so that a frame never holds more than a chunk: memory
+    stays flat however many years are checked. One range when everything fits."""
+    counts = warehouse.read_df("SELECT end_date, count(*) AS n FROM filings WHERE end_date BETWEEN :start AND :end "
+                               "GROUP BY end_date ORDER BY end_date", _range_params(start, end))
+    if counts.empty or int(counts.n.sum()) <= max_filings:
+        return [(start, end)]
+    chunks, lo, held, previous = [], start, 0, None
+    for day, n in zip(counts.end_date, counts.n):
+        day = pd.Timestamp(day).date()
+        if held and held + int(n) > max_filings:
+            chunks.append((lo, previous))
+            lo, held = day, 0
+        held += int(n)
+        previous = day
+    chunks.append((lo, end))
+    return chunks
+
+
 def _range_params(start: date, end: date) -> dict:
     return {"start": start, "end": end}
 

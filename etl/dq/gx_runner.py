@@ -34,6 +34,19 @@ class SuiteOutcome:
     results_json: dict = field(default_factory=dict)
 
 
+def merge_outcomes(parts: list[SuiteOutcome], ranges: list[tuple]) -> SuiteOutcome:
+    """One suite run over several End Date ranges, as one outcome: its expectations counted once, the
+    failures of every range, and the results of each range (with its dates) in the JSON."""
+    if len(parts) == 1:
+        return parts[0]
+    merged = SuiteOutcome(suite=parts[0].suite, evaluated=max(p.evaluated for p in parts))
+    for part in parts:
+        merged.failed += part.failed
+    merged.results_json = {"ranges": [{"from": str(lo), "to": str(hi), **part.results_json}
+                                      for part, (lo, hi) in zip(parts, ranges)]}
+    return merged
+
+
 def _quiet_gx_logging() -> None:
     for name in ("great_expectations", "great_expectations._docs_decorators"):
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -64,6 +77,9 @@ class GXRunner:
         }}
         variables.save()
         self.data_docs = data_docs.resolve()
+        self._checkpoints: dict = {}  # the checkpoint of each suite this runner has stored
+        self._pandas_source = None
+        self._validated: list = []  # the identifiers of the validation results stored by this runner
 
     # -- suites ---------------------------------------------------------------------------------------
     def _suite(self, name: str, specs: list[dict]):
@@ -78,32 +94,50 @@ class GXRunner:
             self.gx.ValidationDefinition(name=name, data=batch_definition, suite=suite))
         return self.context.checkpoints.add_or_update(self.gx.Checkpoint(
             name=name, validation_definitions=[definition],
-            actions=[self.gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
+            actions=[],  # the Data Docs are built once per run (build_data_docs): per check it cost seconds
             result_format={"result_format": "COMPLETE", "unexpected_index_column_names": index_columns}))
 
     # -- running ---------------------------------------------------------------------------------------
     def validate_frame(self, suite_name: str, specs: list[dict], frame, index_columns: list[str],
                        run_name: str) -> SuiteOutcome:
         """Validate a pandas DataFrame in memory."""
-        source = self.context.data_sources.add_or_update_pandas(_PANDAS_SOURCE)
-        asset = _get_or_add(source, suite_name, lambda: source.add_dataframe_asset(suite_name))
-        batch = _get_or_add_batch(asset, "whole", lambda: asset.add_batch_definition_whole_dataframe("whole"))
-        checkpoint = self._checkpoint(suite_name, batch, self._suite(suite_name, specs), index_columns)
+        checkpoint = self._checkpoints.get(suite_name)
+        if checkpoint is None:  # once per suite and process: storing it again costs a second or two
+            if self._pandas_source is None:  # once: updating the source again drops the assets it holds
+                self._pandas_source = self.context.data_sources.add_or_update_pandas(_PANDAS_SOURCE)
+            source = self._pandas_source
+            asset = _get_or_add(source, suite_name, lambda: source.add_dataframe_asset(suite_name))
+            batch = _get_or_add_batch(asset, "whole", lambda: asset.add_batch_definition_whole_dataframe("whole"))
+            checkpoint = self._checkpoints[suite_name] = self._checkpoint(
+                suite_name, batch, self._suite(suite_name, specs), index_columns)
         result = checkpoint.run(batch_parameters={"dataframe": frame},
                                 run_id=self.gx.RunIdentifier(run_name=run_name))
+        self._validated += list(result.run_results)
         return _outcome(suite_name, result)
 
     def validate_table(self, suite_name: str, specs: list[dict], url: str, table: str, index_columns: list[str],
                        run_name: str) -> SuiteOutcome:
         """Validate a table of the PostgreSQL warehouse, GX pushing every metric down as SQL."""
         self.context.runtime_environment[_GX_URL_VARIABLE] = url
-        source = self.context.data_sources.add_or_update_postgres(
-            _SQL_SOURCE, connection_string="${" + _GX_URL_VARIABLE + "}")
-        asset = _get_or_add(source, table, lambda: source.add_table_asset(table, table_name=table))
-        batch = _get_or_add_batch(asset, "whole", lambda: asset.add_batch_definition_whole_table("whole"))
-        checkpoint = self._checkpoint(suite_name, batch, self._suite(suite_name, specs), index_columns)
+        checkpoint = self._checkpoints.get((suite_name, url, table))
+        if checkpoint is None:
+            source = self.context.data_sources.add_or_update_postgres(
+                _SQL_SOURCE, connection_string="${" + _GX_URL_VARIABLE + "}")
+            asset = _get_or_add(source, table, lambda: source.add_table_asset(table, table_name=table))
+            batch = _get_or_add_batch(asset, "whole", lambda: asset.add_batch_definition_whole_table("whole"))
+            checkpoint = self._checkpoints[(suite_name, url, table)] = self._checkpoint(
+                suite_name, batch, self._suite(suite_name, specs), index_columns)
         result = checkpoint.run(run_id=self.gx.RunIdentifier(run_name=run_name))
+        self._validated += list(result.run_results)
         return _outcome(suite_name, result)
+
+    def build_data_docs(self) -> None:
+        """Render the pages of the validations this runner ran (and their suites), and the site's index,
+        once: the index reads every stored result, so building it per check would cost a run seconds
+        per range it checks."""
+        if self._validated:
+            suites = {key.expectation_suite_identifier for key in self._validated}
+            self.context.build_data_docs(resource_identifiers=[*self._validated, *suites])
 
     def docs_index(self) -> Path:
         return self.data_docs / "index.html"

@@ -26,6 +26,7 @@ from etl.dq import frames
 from etl.dq.data_docs import make_offline
 from etl.dq.compile import SUITE_ANOMALIES, SUITE_FRESHNESS, SUITE_RECONCILIATION, SUITE_STATEMENTS, suite_specs
 from etl.dq.findings import RESULT_COLUMNS, Finding, FindingBuilder, rows_by_key, sort_findings
+from etl.dq.gx_runner import SuiteOutcome, merge_outcomes
 from etl.processes import mark
 from etl.settings import Settings
 from etl.locks import LockBusy
@@ -112,77 +113,99 @@ class Validator:
         start, end = span
         specs = suite_specs()
         builder = FindingBuilder()
-        outcomes = []
-
-        # 1. statements: arithmetic, completeness, deficiency, target, sign
-        statement_keys = ["filing_id", "statement"]
-        columns = frames.validated_columns(specs[SUITE_STATEMENTS], statement_keys)
-        if self.warehouse.dialect == "postgresql":
-            with summary.phase("statement frame (SQL)"):
-                summary.statements_checked = frames.materialize_statement_frame(self.warehouse, start, end, columns)
-            try:
-                with summary.phase("statement checks (GX, in the database)"):
-                    outcome = runner.validate_table(SUITE_STATEMENTS, specs[SUITE_STATEMENTS], self.warehouse.url,
-                                                    frames.PG_FRAME_TABLE, statement_keys, self.run_id)
-                summary.filings_checked = int(self.warehouse.scalar(
-                    f"SELECT count(DISTINCT filing_id) FROM {frames.PG_FRAME_TABLE}"))
-            finally:
-                frames.drop_materialized_frame(self.warehouse)
-        else:
-            with summary.phase("statement frame (SQL)"):
-                frame = frames.statement_frame(self.warehouse, start, end, columns)
-            summary.statements_checked = len(frame)
-            summary.filings_checked = int(frame.filing_id.nunique()) if len(frame) else 0
-            with summary.phase("statement checks (GX, pandas)"):
-                outcome = runner.validate_frame(SUITE_STATEMENTS, specs[SUITE_STATEMENTS], frame, statement_keys,
-                                                self.run_id)
-            del frame
-        outcomes.append(outcome)
-        with summary.phase("explaining findings"):
-            keys = sorted({(h["filing_id"], h["statement"]) for _, hits in outcome.failed for h in hits})
-            rows = rows_by_key(frames.frame_rows(self.warehouse, keys), statement_keys)
-            summary.findings += builder.statement_findings(outcome.failed, rows)
-
-        # 2. day-over-day anomalies and 3. freshness (small frames, validated in memory on every backend)
-        with summary.phase("anomaly frame"):
-            anomalies = frames.anomaly_frame(self.warehouse, start, end)
-        with summary.phase("anomaly checks (GX)"):
-            outcome = runner.validate_frame(SUITE_ANOMALIES, specs[SUITE_ANOMALIES], anomalies,
-                                            ["firm", "end_date", "statement"], self.run_id)
-        outcomes.append(outcome)
-        if outcome.failed:
-            summary.findings += builder.anomaly_findings(
-                outcome.failed, rows_by_key(anomalies, ["firm", "end_date", "statement"]))
-        with summary.phase("freshness frame"):
-            freshness = frames.freshness_frame(self.warehouse, start, end)
-        with summary.phase("freshness checks (GX)"):
-            outcome = runner.validate_frame(SUITE_FRESHNESS, specs[SUITE_FRESHNESS], freshness, ["firm", "end_date"],
-                                            self.run_id)
-        outcomes.append(outcome)
-        if outcome.failed:
-            summary.findings += builder.freshness_findings(outcome.failed, rows_by_key(freshness, ["firm", "end_date"]))
-
-        # 4. month-end figures against the CFTC's monthly file
-        with summary.phase("reconciliation frame"):
-            reconciliation = frames.reconciliation_frame(self.warehouse, start, end)
-        with summary.phase("reconciliation checks (GX)"):
-            outcome = runner.validate_frame(SUITE_RECONCILIATION, specs[SUITE_RECONCILIATION], reconciliation,
-                                            frames.RECONCILIATION_KEYS, self.run_id)
-        outcomes.append(outcome)
-        if outcome.failed:
-            summary.findings += builder.reconciliation_findings(
-                outcome.failed, rows_by_key(reconciliation, frames.RECONCILIATION_KEYS))
+        self.warehouse.limit_memory()  # DuckDB: cap its block cache, as a load does
+        # The suites validated in this process run over End Date ranges of at most settings.validate_chunk
+        # filings, one range after the other, so that memory does not grow with the years checked (a
+        # night is one range). On PostgreSQL the statements are checked in the database, in one pass.
+        chunks = frames.date_chunks(self.warehouse, start, end, self.settings.validate_chunk)
+        in_database = self.warehouse.dialect == "postgresql"
+        parts: dict[str, list] = {}
+        if in_database:
+            parts[SUITE_STATEMENTS] = [self._check_statements(runner, specs[SUITE_STATEMENTS], start, end, summary,
+                                                              builder)]
+        for lo, hi in chunks:
+            for outcome in self._check_range(runner, specs, lo, hi, summary, builder, statements=not in_database):
+                parts.setdefault(outcome.suite, []).append(outcome)
+        outcomes = [merge_outcomes(suite_parts, chunks) for suite_parts in parts.values()]
+        self.warehouse.lift_memory_limit()  # the results are written without a cap
 
         summary.findings = sort_findings(summary.findings)
         summary.expectations = sum(o.evaluated for o in outcomes)
         with summary.phase("results and Data Docs"):
             summary.results_path = str(self._write_results_json(outcomes))
+            runner.build_data_docs()
             make_offline(self.settings.data_docs.resolve(), since=wall_start - 1.0)
         summary.data_docs_path = str(runner.docs_index())
         summary.seconds = time.perf_counter() - started
         self._record_finish(summary, started_at)
         mark("validate:finished")
         return summary
+
+    def _check_range(self, runner, specs: dict, start: date, end: date, summary: ValidationSummary,
+                     builder: FindingBuilder, statements: bool = True) -> list[SuiteOutcome]:
+        """The suites over one range of End Dates (the statements' too unless told otherwise); their
+        findings are added to the summary."""
+        outcomes = [self._check_statements(runner, specs[SUITE_STATEMENTS], start, end, summary, builder)
+                    ] if statements else []
+        # 2. day-over-day anomalies and 3. freshness (small frames, validated in memory on every backend)
+        with summary.phase("anomaly frame"):
+            anomalies = frames.anomaly_frame(self.warehouse, start, end)
+        with summary.phase("anomaly checks (GX)"):
+            outcomes.append(runner.validate_frame(SUITE_ANOMALIES, specs[SUITE_ANOMALIES], anomalies,
+                                                  ["firm", "end_date", "statement"], self.run_id))
+        if outcomes[-1].failed:
+            summary.findings += builder.anomaly_findings(
+                outcomes[-1].failed, rows_by_key(anomalies, ["firm", "end_date", "statement"]))
+        del anomalies
+        with summary.phase("freshness frame"):
+            freshness = frames.freshness_frame(self.warehouse, start, end)
+        with summary.phase("freshness checks (GX)"):
+            outcomes.append(runner.validate_frame(SUITE_FRESHNESS, specs[SUITE_FRESHNESS], freshness,
+                                                  ["firm", "end_date"], self.run_id))
+        if outcomes[-1].failed:
+            summary.findings += builder.freshness_findings(outcomes[-1].failed,
+                                                           rows_by_key(freshness, ["firm", "end_date"]))
+        del freshness
+        # 4. month-end figures against the CFTC's monthly file
+        with summary.phase("reconciliation frame"):
+            reconciliation = frames.reconciliation_frame(self.warehouse, start, end)
+        with summary.phase("reconciliation checks (GX)"):
+            outcomes.append(runner.validate_frame(SUITE_RECONCILIATION, specs[SUITE_RECONCILIATION], reconciliation,
+                                                  frames.RECONCILIATION_KEYS, self.run_id))
+        if outcomes[-1].failed:
+            summary.findings += builder.reconciliation_findings(
+                outcomes[-1].failed, rows_by_key(reconciliation, frames.RECONCILIATION_KEYS))
+        return outcomes
+
+    def _check_statements(self, runner, specs: list[dict], start: date, end: date, summary: ValidationSummary,
+                          builder: FindingBuilder) -> SuiteOutcome:
+        """The statement suite over one range of End Dates; its findings are added to the summary."""
+        statement_keys = ["filing_id", "statement"]
+        columns = frames.validated_columns(specs, statement_keys)
+        if self.warehouse.dialect == "postgresql":
+            with summary.phase("statement frame (SQL)"):
+                statements = frames.materialize_statement_frame(self.warehouse, start, end, columns)
+            try:
+                with summary.phase("statement checks (GX, in the database)"):
+                    outcome = runner.validate_table(SUITE_STATEMENTS, specs, self.warehouse.url,
+                                                    frames.PG_FRAME_TABLE, statement_keys, self.run_id)
+                filings = int(self.warehouse.scalar(f"SELECT count(DISTINCT filing_id) FROM {frames.PG_FRAME_TABLE}"))
+            finally:
+                frames.drop_materialized_frame(self.warehouse)
+        else:
+            with summary.phase("statement frame (SQL)"):
+                frame = frames.statement_frame(self.warehouse, start, end, columns)
+            statements, filings = len(frame), int(frame.filing_id.nunique()) if len(frame) else 0
+            with summary.phase("statement checks (GX, pandas)"):
+                outcome = runner.validate_frame(SUITE_STATEMENTS, specs, frame, statement_keys, self.run_id)
+            del frame
+        summary.statements_checked += statements
+        summary.filings_checked += filings
+        with summary.phase("explaining findings"):
+            keys = sorted({(h["filing_id"], h["statement"]) for _, hits in outcome.failed for h in hits})
+            rows = rows_by_key(frames.frame_rows(self.warehouse, keys), statement_keys)
+            summary.findings += builder.statement_findings(outcome.failed, rows)
+        return outcome
 
     # -- persistence ------------------------------------------------------------------------------------
     def _write_results_json(self, outcomes) -> Path:

@@ -145,6 +145,9 @@ class Warehouse:
         """Cap the memory this process's connections may use for a long load (the embedded backend's
         block cache); a server backend has nothing to cap here."""
 
+    def lift_memory_limit(self) -> None:
+        """Undo ``limit_memory``: connections opened from now on have the backend's default."""
+
     # -- reading --------------------------------------------------------------------------------------
     def read_df(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
         import pandas as pd

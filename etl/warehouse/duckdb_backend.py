@@ -103,6 +103,10 @@ class DuckDBWarehouse(Warehouse):
         self.memory_limit_mb = mb or LOAD_MEMORY_LIMIT_MB
         self.engine.dispose()  # connections opened from now on carry the limit
 
+    def lift_memory_limit(self) -> None:
+        self.memory_limit_mb = None
+        self.engine.dispose()
+
     def _raise_limit(self, exc: BaseException) -> bool:
         """After an out-of-memory error under our limit: double it (or lift it) and say whether to retry."""
         if self.memory_limit_mb is None or not isinstance(getattr(exc, "orig", exc), duckdb.OutOfMemoryException):
@@ -139,7 +143,14 @@ class DuckDBWarehouse(Warehouse):
         return self._with_memory(lambda: super(DuckDBWarehouse, self).rejections_held(wanted, paths))
 
     def read_df(self, sql, params=None):
-        """Query results as a DataFrame, through DuckDB's own columnar transfer (not row by row)."""
+        """Query results as a DataFrame, through DuckDB's own columnar transfer (not row by row); under a
+        memory cap, a query refused for memory is asked again with a higher one."""
+        return self._with_memory(lambda: self._read_df(sql, params))
+
+    def read_in(self, sql, ids):
+        return self._with_memory(lambda: super(DuckDBWarehouse, self).read_in(sql, ids))
+
+    def _read_df(self, sql, params=None):
         with self.connect() as conn:
             raw = conn.connection.driver_connection
             cursor = raw.execute(_NAMED_PARAM.sub(r"$\1", sql), params) if params else raw.execute(sql)

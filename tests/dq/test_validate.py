@@ -260,3 +260,49 @@ def test_the_stored_suites_follow_the_rule_files(on_duckdb):
     stored = GXRunner(settings.home, settings.data_docs).context.suites.get(SUITE_STATEMENTS)
     assert sorted(e.meta["check_id"] for e in stored.expectations) == sorted(
         s["meta"]["check_id"] for s in specs[SUITE_STATEMENTS])
+
+
+@pytest.mark.parametrize("backend", ["on_duckdb", "on_postgres"])
+def test_a_long_range_checked_in_chunks_finds_what_one_pass_finds(backend, request):
+    """With DAILYSEG_VALIDATE_CHUNK smaller than the history, the statements are checked in End Date
+    ranges (the GX results file shows them); findings and counts are those of the one-pass run."""
+    import json
+    from pathlib import Path
+
+    settings, whole, _, whole_run = request.getfixturevalue(backend)
+    chunked = validate(settings.with_overrides(validate_chunk=3 * planted.FIRMS))
+    results = json.loads(Path(chunked.results_path).read_text())
+    # on PostgreSQL the statements are checked in the database in one pass; the rest range by range
+    suites = ["dailyseg_anomalies", "dailyseg_freshness"] + (["dailyseg_statements"] if backend == "on_duckdb" else [])
+    for suite in suites:
+        ranges = results[suite]["ranges"]
+        assert len(ranges) >= 6, suite
+        assert [r["from"] for r in ranges] == sorted(r["from"] for r in ranges)
+    assert found(chunked) == found(whole)
+    assert sorted(f.message for f in chunked.findings) == sorted(f.message for f in whole.findings)
+    for name in ("filings_checked", "statements_checked", "expectations"):
+        assert getattr(chunked, name) == whole_run.iloc[0][name], name
+
+
+def test_date_chunks_cover_the_range_in_ranges_of_at_most_the_size(on_duckdb):
+    from etl.dq.frames import date_chunks
+
+    settings = on_duckdb[0]
+    wh = open_warehouse(settings.warehouse_url)
+    try:
+        counts = dict(wh.read_df("SELECT end_date, count(*) AS n FROM filings GROUP BY end_date").itertuples(index=False))
+        counts = {str(day)[:10]: n for day, n in counts.items()}
+        start, end = date(2014, 1, 1), date(2016, 12, 31)
+        chunks = date_chunks(wh, start, end, 2 * planted.FIRMS + 1)
+        assert chunks[0][0] == start and chunks[-1][1] == end
+        assert all(lo <= hi for lo, hi in chunks)
+        assert all(a[1] < b[0] for a, b in zip(chunks, chunks[1:]))  # in order, no day checked twice
+        covered = [sum(n for day, n in counts.items() if str(lo) <= day <= str(hi)) for lo, hi in chunks]
+        assert sum(covered) == sum(counts.values())  # no filing left out
+        assert max(covered) <= 2 * planted.FIRMS + 1
+        assert date_chunks(wh, start, end, sum(counts.values())) == [(start, end)]
+        # a day holding more filings than the size is a range of its own, not left out
+        assert sum(n for day, n in counts.items()) == sum(
+            sum(n for day, n in counts.items() if str(lo) <= day <= str(hi)) for lo, hi in date_chunks(wh, start, end, 1))
+    finally:
+        wh.dispose()
