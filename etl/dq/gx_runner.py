@@ -65,6 +65,7 @@ class GXRunner:
         from great_expectations.data_context.types.base import ProgressBarsConfig
         self.gx = gx
         home.mkdir(parents=True, exist_ok=True)
+        _start_from_fresh_config(home / "gx")
         # config variables given here win over the environment; GX keeps this very dictionary
         self.context = gx.get_context(mode="file", project_root_dir=str(home), runtime_environment={})
         variables = self.context.variables
@@ -134,13 +135,32 @@ class GXRunner:
     def build_data_docs(self) -> None:
         """Render the pages of the validations this runner ran (and their suites), and the site's index,
         once: the index reads every stored result, so building it per check would cost a run seconds
-        per range it checks."""
+        per range it checks. A stored result that cannot be read (a run killed while GX wrote it) is
+        skipped by GX with a warning."""
         if self._validated:
             suites = {key.expectation_suite_identifier for key in self._validated}
             self.context.build_data_docs(resource_identifiers=[*self._validated, *suites])
 
     def docs_index(self) -> Path:
         return self.data_docs / "index.html"
+
+
+#: What GX keeps of a project besides its results: all of it written again by every run (``GXRunner``).
+_DERIVED_CONFIG = ("great_expectations.yml", "expectations", "checkpoints", "validation_definitions",
+                   "uncommitted/config_variables.yml")
+
+
+def _start_from_fresh_config(project: Path) -> None:
+    """Remove the project's configuration, which every run writes again in full: GX writes its files
+    in place (truncate, then write), so a run killed in one of those writes left an empty
+    ``great_expectations.yml`` that every later run refused to open. Results are kept."""
+    import shutil
+    for name in _DERIVED_CONFIG:
+        path = project / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
 
 
 def _get_or_add(source, name: str, add):
