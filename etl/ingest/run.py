@@ -84,15 +84,29 @@ def discover(paths: Iterable[str | Path]) -> tuple[pa.Table, list[tuple[Path, st
     ``path`` (absolute), ``size_bytes`` and ``mtime_ns``.
 
     Returns (found, refused) where ``refused`` lists symlinks pointing outside their folder, which are
-    not followed. The paths are kept in Arrow, not as Python objects: a backfill finds hundreds of
-    thousands, and as ``Path`` objects they would take about 350 bytes each in the loader for the whole
-    run (and be copied into every worker).
+    not followed. The paths go into Arrow a few thousand at a time, never all at once as Python
+    objects: a backfill finds hundreds of thousands, and as Python strings and tuples they raised the
+    loader's resident memory by about 120 MB at 253,000 files (heap that stays resident after it is
+    freed, and that the forked workers inherit), for a 21 MB table.
     """
-    found: dict[str, tuple[int, int]] = {}
     refused: list[tuple[Path, str]] = []
+    batches: list[pa.RecordBatch] = []
+    names: list[str] = []
+    sizes: list[int] = []
+    times: list[int] = []
+
+    def flush() -> None:
+        if names:
+            batches.append(pa.record_batch([pa.array(names, pa.string()), pa.array(sizes, pa.int64()),
+                                            pa.array(times, pa.int64())], schema=FOUND))
+            names.clear(), sizes.clear(), times.clear()
 
     def add(path: str, st: os.stat_result) -> None:
-        found.setdefault(os.path.abspath(path), (st.st_size, st.st_mtime_ns))
+        names.append(path)
+        sizes.append(st.st_size)
+        times.append(st.st_mtime_ns)
+        if len(names) >= 8192:
+            flush()
 
     def walk(folder: str, base: Path) -> None:
         with os.scandir(folder) as entries:
@@ -111,17 +125,24 @@ def discover(paths: Iterable[str | Path]) -> tuple[pa.Table, list[tuple[Path, st
                 elif entry.is_file(follow_symlinks=False):
                     add(entry.path, entry.stat(follow_symlinks=False))
 
-    for raw in paths:
-        root = Path(raw)
+    roots = [Path(os.path.abspath(raw)) for raw in paths]  # absolute once: every path found under it is too
+    for root in roots:
         if not root.exists() and not root.is_symlink():
             raise IngestError(f"no such file or folder: {root}")
+    folders = [root for root in roots if not root.is_file()]
+    walked: set[Path] = set()
+    for root in roots:
+        # a path given twice, or inside a folder also given, is found once
+        if root in walked or any(root != folder and root.is_relative_to(folder) and not any(
+                part.startswith(".") for part in root.relative_to(folder).parts) for folder in folders):
+            continue
+        walked.add(root)
         if root.is_file():
             add(str(root), root.stat())
         else:
             walk(str(root), root.resolve())
-    sizes = [v[0] for v in found.values()]
-    times = [v[1] for v in found.values()]
-    return pa.table({"path": list(found), "size_bytes": sizes, "mtime_ns": times}, schema=FOUND), refused
+    flush()
+    return pa.Table.from_batches(batches, schema=FOUND), refused
 
 
 #: What discovery finds of each file: enough to tell, from the manifest, whether it changed since it was read.

@@ -243,6 +243,20 @@ def test_symlink_out_of_the_landing_zone_is_not_followed(settings, sample_bytes,
     assert [r.reason_code for r in summary.rejected] == ["symlink_outside"]
 
 
+def test_paths_given_twice_or_inside_a_folder_given_are_read_once(tmp_path):
+    zone = tmp_path / "zone"
+    (zone / "2016").mkdir(parents=True)
+    (zone / ".hidden").mkdir()
+    for name in ("2016/b.txt", "2016/a.txt", "c.txt", ".hidden/d.txt"):
+        (zone / name).write_text(name)
+    found, refused = ingest_module.discover([zone / "2016" / "a.txt", zone, f"{zone}/", zone / "2016",
+                                             zone / ".hidden" / "d.txt"])
+    assert found.column("path").to_pylist() == [
+        str(zone / "2016" / "a.txt"), str(zone / "2016" / "b.txt"), str(zone / "c.txt"),
+        str(zone / ".hidden" / "d.txt")]  # a hidden file is read only when named
+    assert found.column("size_bytes").to_pylist() == [10, 10, 5, 13] and refused == []
+
+
 def test_missing_path_is_a_clear_error(settings, tmp_path):
     with pytest.raises(IngestError, match="no such file or folder"):
         ingest([tmp_path / "nope"], settings)
