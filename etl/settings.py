@@ -36,6 +36,8 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from etl import UserError
+
 
 def is_url(location: str | Path) -> bool:
     """Whether a location is an fsspec URL (``s3://bucket/landing``) rather than a local folder."""
@@ -45,6 +47,22 @@ def is_url(location: str | Path) -> bool:
 def _env(name: str, environ: dict[str, str]) -> str | None:
     value = environ.get(name)
     return value if value not in (None, "") else None
+
+
+class SettingsError(UserError, ValueError):
+    """A setting that cannot be used as given; the message names the variable."""
+
+
+def _number(name: str, environ: dict[str, str], cast, default):
+    """The variable as a number (``cast``), ``default`` when it is unset or empty."""
+    value = _env(name, environ)
+    if value is None:
+        return default
+    try:
+        return cast(value)
+    except ValueError:
+        kind = "a whole number" if cast is int else "a number"
+        raise SettingsError(f"{name} must be {kind}, not {value!r}") from None
 
 
 @dataclass(frozen=True)
@@ -139,33 +157,31 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
     warehouse = _env("DAILYSEG_WAREHOUSE", env) or f"duckdb:///{home / 'warehouse.duckdb'}"
     lake = Path(_env("DAILYSEG_LAKE", env) or home / "lake")
     landing = landing_location(_env("DAILYSEG_LANDING", env) or home / "landing")
-    max_mb = _env("DAILYSEG_MAX_FILE_MB", env)
-    pdf_seconds = _env("DAILYSEG_PDF_SECONDS", env)
-    pdf_memory = _env("DAILYSEG_PDF_MEMORY_MB", env)
+    max_mb = _number("DAILYSEG_MAX_FILE_MB", env, float, None)
     alert_to = tuple(a.strip() for a in (_env("DAILYSEG_ALERT_TO", env) or "").split(",") if a.strip())
     settings = Settings(
         home=home,
         warehouse_url=normalize_warehouse_url(warehouse),
         lake=lake,
         landing=landing,
-        max_file_bytes=int(float(max_mb) * 1024 * 1024) if max_mb else 5 * 1024 * 1024,
-        pdf_seconds=float(pdf_seconds) if pdf_seconds else Settings.pdf_seconds,
-        pdf_memory_mb=int(pdf_memory) if pdf_memory else Settings.pdf_memory_mb,
-        validate_chunk=max(1, int(_env("DAILYSEG_VALIDATE_CHUNK", env) or Settings.validate_chunk)),
+        max_file_bytes=int(max_mb * 1024 * 1024) if max_mb else 5 * 1024 * 1024,
+        pdf_seconds=_number("DAILYSEG_PDF_SECONDS", env, float, Settings.pdf_seconds),
+        pdf_memory_mb=_number("DAILYSEG_PDF_MEMORY_MB", env, int, Settings.pdf_memory_mb),
+        validate_chunk=max(1, _number("DAILYSEG_VALIDATE_CHUNK", env, int, Settings.validate_chunk)),
         smtp_url=_env("DAILYSEG_SMTP_URL", env),
         alert_from=_env("DAILYSEG_ALERT_FROM", env),
         alert_to=alert_to,
         slack_webhook_url=_env("DAILYSEG_SLACK_WEBHOOK_URL", env),
         warning_channel=_env("DAILYSEG_WARNING_CHANNEL", env) or "both",
-        alert_timeout=float(_env("DAILYSEG_ALERT_TIMEOUT", env) or 10),
-        alert_attempts=max(1, int(_env("DAILYSEG_ALERT_ATTEMPTS", env) or 3)),
-        alert_backoff=float(_env("DAILYSEG_ALERT_BACKOFF", env) or 2),
+        alert_timeout=_number("DAILYSEG_ALERT_TIMEOUT", env, float, 10),
+        alert_attempts=max(1, _number("DAILYSEG_ALERT_ATTEMPTS", env, int, 3)),
+        alert_backoff=_number("DAILYSEG_ALERT_BACKOFF", env, float, 2),
         sources=Path(sources) if (sources := _env("DAILYSEG_SOURCES", env)) else None,
         fetch_contact=_env("DAILYSEG_FETCH_CONTACT", env),
-        fetch_delay=max(0.0, float(_env("DAILYSEG_FETCH_DELAY", env) or 1)),
-        fetch_timeout=float(_env("DAILYSEG_FETCH_TIMEOUT", env) or 20),
-        fetch_attempts=max(1, int(_env("DAILYSEG_FETCH_ATTEMPTS", env) or 3)),
-        fetch_backoff=max(0.0, float(_env("DAILYSEG_FETCH_BACKOFF", env) or 2)),
-        deadline_minutes=float(_env("DAILYSEG_DEADLINE_MINUTES", env) or 150),
+        fetch_delay=max(0.0, _number("DAILYSEG_FETCH_DELAY", env, float, 1)),
+        fetch_timeout=_number("DAILYSEG_FETCH_TIMEOUT", env, float, 20),
+        fetch_attempts=max(1, _number("DAILYSEG_FETCH_ATTEMPTS", env, int, 3)),
+        fetch_backoff=max(0.0, _number("DAILYSEG_FETCH_BACKOFF", env, float, 2)),
+        deadline_minutes=_number("DAILYSEG_DEADLINE_MINUTES", env, float, 150),
     )
     return settings.with_overrides(**overrides)

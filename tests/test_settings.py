@@ -21,3 +21,23 @@ def test_fetch_settings_from_the_environment():
     assert settings.sources_file == Path("/srv/seg/sources.csv")
     assert (settings.fetch_contact, settings.fetch_delay, settings.fetch_attempts) == ("ops@example.com", 2.5, 1)
     assert load_settings(environ={"DAILYSEG_SOURCES": "/etc/seg.csv"}).sources_file == Path("/etc/seg.csv")
+
+
+def test_a_number_that_is_not_one_is_named_in_one_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    import pytest
+
+    from etl.settings import SettingsError
+
+    with pytest.raises(SettingsError, match=r"DAILYSEG_VALIDATE_CHUNK must be a whole number, not 'lots'"):
+        load_settings(environ={"DAILYSEG_VALIDATE_CHUNK": "lots"})
+    assert load_settings(environ={"DAILYSEG_VALIDATE_CHUNK": "500", "DAILYSEG_FETCH_DELAY": "0"}).validate_chunk == 500
+    assert load_settings(environ={"DAILYSEG_FETCH_DELAY": "0"}).fetch_delay == 0.0  # zero is a value, not unset
+    dailyseg = Path(sys.executable).parent / "dailyseg"
+    env = {**os.environ, "DAILYSEG_HOME": str(tmp_path), "DAILYSEG_PDF_SECONDS": "ten"}
+    done = subprocess.run([str(dailyseg), "validate"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "dailyseg validate: DAILYSEG_PDF_SECONDS must be a number, not 'ten'"
