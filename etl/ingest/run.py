@@ -125,10 +125,11 @@ def discover(paths: Iterable[str | Path]) -> tuple[pa.Table, list[tuple[Path, st
                 elif entry.is_file(follow_symlinks=False):
                     add(entry.path, entry.stat(follow_symlinks=False))
 
-    roots = [Path(os.path.abspath(raw)) for raw in paths]  # absolute once: every path found under it is too
-    for root in roots:
+    given = list(paths)
+    roots = [Path(os.path.abspath(raw)) for raw in given]  # absolute once: every path found under it is too
+    for raw, root in zip(given, roots):
         if not root.exists() and not root.is_symlink():
-            raise IngestError(f"no such file or folder: {root}")
+            raise IngestError(f"no such file or folder: {raw}")
     folders = [root for root in roots if not root.is_file()]
     walked: set[Path] = set()
     for root in roots:
