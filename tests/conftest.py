@@ -104,6 +104,25 @@ def module_warehouse(backend: str, tmp_path_factory) -> Iterator[tuple[Path, str
         drop()
 
 
+def loaded_on_both_backends(source: str, load, duckdb: str, postgresql: str, either: str = "loaded"):
+    """Three module-scoped fixtures, to assign at module level under the names given: ``duckdb`` and
+    ``postgresql`` each yield ``load(<the source fixture's value>, home, url)`` on a fresh warehouse of
+    that backend; ``either`` is each of the two in turn (a test using it runs on both)."""
+    def on(backend: str, name: str):
+        @pytest.fixture(scope="module", name=name)
+        def fixture(request, tmp_path_factory):
+            value = request.getfixturevalue(source)
+            with module_warehouse(backend, tmp_path_factory) as (home, url):
+                yield load(value, home, url)
+        return fixture
+
+    @pytest.fixture(scope="module", name=either, params=["duckdb", "postgresql"])
+    def each(request):
+        return request.getfixturevalue(duckdb if request.param == "duckdb" else postgresql)
+
+    return on("duckdb", duckdb), on("postgresql", postgresql), each
+
+
 @pytest.fixture
 def pg_url():
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""

@@ -11,7 +11,7 @@ import pytest
 from etl.synthetic.files import generate_filings
 from etl.ingest.job import ingest
 from etl.settings import load_settings
-from tests.conftest import SAMPLE_PATH, module_warehouse
+from tests.conftest import SAMPLE_PATH, loaded_on_both_backends
 
 FIRMS = 6
 DEFICIENT = "Shortfall Futures LLC"
@@ -67,19 +67,5 @@ def analyst_landing(tmp_path_factory) -> Path:
     return build_landing(tmp_path_factory.mktemp("analyst"))
 
 
-@pytest.fixture(scope="module")
-def duck_settings(analyst_landing, tmp_path_factory):
-    with module_warehouse("duckdb", tmp_path_factory) as (home, url):
-        yield load(analyst_landing, home, url)
-
-
-@pytest.fixture(scope="module")
-def pg_settings(analyst_landing, tmp_path_factory):
-    with module_warehouse("postgresql", tmp_path_factory) as (home, url):
-        yield load(analyst_landing, home, url)
-
-
-@pytest.fixture(scope="module", params=["duckdb", "postgresql"])
-def loaded(request):
-    """Settings of the loaded warehouse, on each backend in turn."""
-    return request.getfixturevalue("duck_settings" if request.param == "duckdb" else "pg_settings")
+# the loaded warehouse on each backend; ``loaded`` is each of the two in turn
+duck_settings, pg_settings, loaded = loaded_on_both_backends("analyst_landing", load, "duck_settings", "pg_settings")

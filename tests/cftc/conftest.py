@@ -21,7 +21,7 @@ from etl.synthetic.files import generate_filings, write_filing
 from etl.synthetic.firms import make_firms
 from etl.synthetic.values import build_values
 from tests.cftc.sheets import era_workbook
-from tests.conftest import module_warehouse
+from tests.conftest import loaded_on_both_backends
 
 JANUARY, FEBRUARY = date(2016, 1, 31), date(2016, 2, 29)  # a Sunday (filings of Friday the 29th), a Monday
 ALIAS, ALIAS_FILED_AS = "NEWEDGE USA LLC", "SG Americas Securities LLC"  # folded by expectations/firm_aliases.csv
@@ -93,19 +93,5 @@ def load(world: World, home: Path, url: str):
     return settings
 
 
-@pytest.fixture(scope="module")
-def duck_world(world, tmp_path_factory):
-    with module_warehouse("duckdb", tmp_path_factory) as (home, url):
-        yield load(world, home, url)
-
-
-@pytest.fixture(scope="module")
-def pg_world(world, tmp_path_factory):
-    with module_warehouse("postgresql", tmp_path_factory) as (home, url):
-        yield load(world, home, url)
-
-
-@pytest.fixture(scope="module", params=["duckdb", "postgresql"])
-def loaded(request):
-    """Settings of the loaded world, on each backend in turn."""
-    return request.getfixturevalue("duck_world" if request.param == "duckdb" else "pg_world")
+# the loaded world on each backend; ``loaded`` is each of the two in turn
+duck_world, pg_world, loaded = loaded_on_both_backends("world", load, "duck_world", "pg_world")

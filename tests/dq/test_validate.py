@@ -15,7 +15,7 @@ from etl.dq.validate import validate
 from etl.ingest.job import ingest
 from etl.settings import load_settings
 from etl.warehouse import open_warehouse
-from tests.conftest import module_warehouse
+from tests.conftest import loaded_on_both_backends
 from tests.dq import planted
 
 
@@ -35,16 +35,7 @@ def _run(corpus, home, warehouse_url: str):
     return settings, summary, results, runs
 
 
-@pytest.fixture(scope="module")
-def on_duckdb(corpus, tmp_path_factory):
-    with module_warehouse("duckdb", tmp_path_factory) as (home, url):
-        yield _run(corpus, home, url)
-
-
-@pytest.fixture(scope="module")
-def on_postgres(corpus, tmp_path_factory):
-    with module_warehouse("postgresql", tmp_path_factory) as (home, url):
-        yield _run(corpus, home, url)
+on_duckdb, on_postgres = loaded_on_both_backends("corpus", _run, "on_duckdb", "on_postgres")[:2]
 
 
 def found(summary) -> set[tuple]:
