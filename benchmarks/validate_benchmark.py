@@ -41,6 +41,8 @@ def fill(warehouse_url: str, firms: int, start: date, end: date, batch_filings: 
     from etl.synthetic.firms import make_firms
     from etl.ingest.run import _BatchBuilder
     from etl.ingest.parser import Header, ParsedFiling, ParsedValue
+    from etl.ingest.rows import FilingRows
+    from etl.ingest.workers import Prepared, PreparedGroup
     from etl.warehouse import open_warehouse
 
     warehouse = open_warehouse(warehouse_url)
@@ -49,7 +51,7 @@ def fill(warehouse_url: str, firms: int, start: date, end: date, batch_filings: 
     profiles = make_firms(firms, seed=5)
     rngs = {f.slug: random.Random(f"bench:{f.slug}") for f in profiles}
     states: dict[str, dict] = {f.slug: {} for f in profiles}
-    builder = _BatchBuilder("bench")
+    builder, rows, group = _BatchBuilder("bench"), FilingRows(), []
     loaded_at = datetime.now()
     count = 0
     started = time.perf_counter()
@@ -62,12 +64,16 @@ def fill(warehouse_url: str, firms: int, start: date, end: date, batch_filings: 
             header = Header("INITIAL", day, firm.name, "Daily Seg - FOCUS II", next_business_day(day))
             parsed = ParsedFiling(header, parsed_values, tuple(values))
             sha = hashlib.sha256(f"{firm.slug}|{day}".encode()).hexdigest()
-            builder.add_filing(parsed, sha, f"generated/{day}/{firm.slug}", "", 0, loaded_at)
+            prepared = Prepared(Path(f"generated/{day}/{firm.slug}"), sha=sha, size=0, parsed=parsed, raw_path="")
+            prepared.span = rows.add(parsed, sha)
+            builder.add_filing(prepared, str(prepared.path), loaded_at)
+            group.append(prepared)
             count += 1
         if builder.count >= batch_filings or day == days[-1]:
+            builder.add_rows(PreparedGroup(group, *rows.tables()), group)
             batch = builder.build()
             warehouse.write_batch(batch)
-            builder = _BatchBuilder("bench")
+            builder, rows, group = _BatchBuilder("bench"), FilingRows(), []
             rate = count / (time.perf_counter() - started)
             print(f"\r  filled {count:,} filings ({rate:,.0f}/s) up to {day}", end="", flush=True)
     warehouse.execute("DELETE FROM lake_pending")

@@ -25,15 +25,13 @@ from etl import UserError
 from etl.clock import new_run_id, utc_now
 from etl.lake import partitions as lake
 from etl.lake import raw as raw_archive
-from etl.form.catalog import statement_figures
-from etl.ingest.parser import ParsedFiling
 from etl.ingest.pdf import PdfLimits
-from etl.ingest.workers import Prepared, Preparer
+from etl.ingest.rows import RowSpans
+from etl.ingest.workers import Prepared, PreparedGroup, Preparer
 from etl.processes import Stopped, mark
 from etl.settings import Settings
 from etl.warehouse import LoadBatch, Warehouse
-from etl.warehouse.tables import (FIGURE_COLUMNS, FILING_STATEMENTS, FILINGS, LAKE_VALUES, LANDED_FILES,
-                                  REJECTED_FILINGS)
+from etl.warehouse.tables import FILINGS, LAKE_VALUES, LANDED_FILES, REJECTED_FILINGS
 
 Progress = Callable[[int, int], None]
 
@@ -150,25 +148,6 @@ def discover(paths: Iterable[str | Path]) -> tuple[pa.Table, list[tuple[Path, st
 FOUND = pa.schema([("path", pa.string()), ("size_bytes", pa.int64()), ("mtime_ns", pa.int64())])
 
 
-def append_statement_rows(columns: dict[str, list], filing: dict, statements: Iterable[str], values,
-                          per_statement: dict[str, int] | None = None) -> None:
-    """Append a filing's ``filing_statements`` rows to ``columns``: one per statement it carries, with
-    its number of values and headline figures. ``filing`` holds the filing's key columns; ``values``
-    are its values (anything with ``statement``, ``code`` and ``value``), or only those carrying a
-    figure when ``per_statement`` gives the number of values of each statement."""
-    if per_statement is None:
-        per_statement = Counter(v.statement for v in values)
-    figures = statement_figures(values)
-    for statement in statements:
-        for key in ("filing_id", "firm", "end_date", "submit_date", "status"):
-            columns[key].append(filing[key])
-        columns["statement"].append(statement)
-        columns["n_values"].append(per_statement.get(statement, 0))
-        mine = figures.get(statement, {})
-        for name in FIGURE_COLUMNS:
-            columns[name].append(mine.get(name))
-
-
 def release_arrow_memory() -> None:
     """Return the memory Arrow has freed to the operating system.
 
@@ -180,49 +159,37 @@ def release_arrow_memory() -> None:
 
 
 class _BatchBuilder:
-    """Columns of one batch's tables, filled filing by filing (plain lists; Arrow at the end)."""
+    """One batch's tables: the filings and manifest rows filled file by file (plain lists; Arrow at the
+    end), and the values and statement rows the workers built, kept for the filings accepted."""
 
     def __init__(self, run_id: str):
         self.run_id = run_id
         self.filings: dict[str, list] = {name: [] for name in FILINGS.names}
-        self.statements: dict[str, list] = {name: [] for name in FILING_STATEMENTS.names}
-        self.values: dict[str, list] = {name: [] for name in LAKE_VALUES.names}
+        self.rows = RowSpans()
         self.rejected: dict[str, list] = {name: [] for name in REJECTED_FILINGS.names}
         self.landed: dict[str, list] = {name: [] for name in LANDED_FILES.names}
         self.count = 0
 
-    def add_filing(self, parsed: ParsedFiling, sha: str, source: str, raw_path: str, size: int, now) -> None:
+    def add_filing(self, prepared: Prepared, source: str, now) -> None:
+        """A filing's row (its values and statements are kept with ``add_rows``)."""
+        parsed = prepared.parsed
         h = parsed.header
-        filing_id = sha[:16]
         row = {
-            "filing_id": filing_id, "firm": h.firm, "end_date": h.end_date, "submit_date": h.submit_date,
-            "status": h.status, "form": h.form, "source_path": source, "sha256": sha, "loaded_at": now,
-            "raw_path": raw_path, "size_bytes": size, "statements": ",".join(parsed.statements),
-            "n_values": len(parsed.values),
+            "filing_id": prepared.sha[:16], "firm": h.firm, "end_date": h.end_date, "submit_date": h.submit_date,
+            "status": h.status, "form": h.form, "source_path": source, "sha256": prepared.sha, "loaded_at": now,
+            "raw_path": prepared.raw_path, "size_bytes": prepared.size, "statements": ",".join(parsed.statements),
+            "n_values": prepared.span.n_values,
             "unknown_codes": ",".join(parsed.unknown_codes) or None,
             "notes": "; ".join(parsed.notes) or None, "run_id": self.run_id, "source_url": None,
             "source_format": parsed.source_format, "page_count": parsed.page_count,
         }
         for key, value in row.items():
             self.filings[key].append(value)
-        append_statement_rows(self.statements, row, parsed.statements, parsed.values)
-        n = len(parsed.values)
-        if n:
-            v = self.values
-            v["filing_id"].extend([filing_id] * n)
-            v["firm"].extend([h.firm] * n)
-            v["end_date"].extend([h.end_date] * n)
-            v["submit_date"].extend([h.submit_date] * n)
-            v["status"].extend([h.status] * n)
-            v["sha256"].extend([sha] * n)
-            statements, codes, values, lines, labels, pages = zip(*parsed.values)
-            v["statement"].extend(statements)
-            v["code"].extend(codes)
-            v["value"].extend(values)
-            v["line"].extend(lines)
-            v["label"].extend(labels)
-            v["page"].extend(pages)
         self.count += 1
+
+    def add_rows(self, group: PreparedGroup, accepted: list[Prepared]) -> None:
+        """Keep the values and statement rows of ``group``'s ``accepted`` filings (in group order)."""
+        self.rows.keep(group.values, group.statements, [p.span for p in accepted])
 
     def add_landed(self, prepared: Prepared, now) -> None:
         """The manifest row of a file this run read whole (not one it could not read: that one is tried
@@ -238,11 +205,12 @@ class _BatchBuilder:
             self.rejected[key].append(row.get(key))
 
     def build(self) -> LoadBatch:
+        values, statements = self.rows.tables()
         return LoadBatch(
             run_id=self.run_id,
             filings=pa.table(self.filings, schema=FILINGS),
-            statements=pa.table(self.statements, schema=FILING_STATEMENTS),
-            values=pa.table(self.values, schema=LAKE_VALUES),
+            statements=statements,
+            values=values,
             rejected=pa.table(self.rejected, schema=REJECTED_FILINGS),
             landed=pa.table(self.landed, schema=LANDED_FILES),
         )
@@ -301,15 +269,19 @@ class Ingestor:
         preparer = Preparer(self.settings.lake, self.settings.max_file_bytes, self.workers, PdfLimits.of(self.settings))
         loaded_now: set[str] = set()  # hashes this run loaded: the same bytes twice in one run load once
         with raw_archive.RawWriting(self.settings.lake), preparer:
-            for prepared_batch in preparer.batches(files, self.settings.batch_size):
+            for groups in preparer.batches(files, self.settings.batch_size):
+                prepared_batch = [prepared for group in groups for prepared in group.items]
                 mark(f"ingest:batch-parsed {done + len(prepared_batch)}")
                 held = self.warehouse.hashes_held(p.sha for p in prepared_batch if p.parsed is not None)
                 rejections = self.warehouse.rejections_held(
                     (p.sha for p in prepared_batch if p.rejected and p.sha),
                     (str(p.path.absolute()) for p in prepared_batch if p.rejected and not p.sha))
                 now = utc_now()
+                for group in groups:
+                    accepted = [prepared for prepared in group.items
+                                if self._take(prepared, builder, held, rejections, loaded_now, now)]
+                    builder.add_rows(group, accepted)
                 for prepared in prepared_batch:
-                    self._take(prepared, builder, held | loaded_now, rejections, loaded_now)
                     builder.add_landed(prepared, now)
                 done += len(prepared_batch)
                 self._flush(builder)
@@ -336,20 +308,21 @@ class Ingestor:
             # the warehouse may be what failed; the run's row then says 'running', and the error says why
 
     def _take(self, prepared: Prepared, builder: _BatchBuilder, held: set[str], rejected_keys: set,
-              loaded_now: set[str]) -> None:
-        if prepared.parsed is not None and prepared.sha in held:
+              loaded_now: set[str], now) -> bool:
+        """Add one prepared file to the batch: a new filing (True), a duplicate or a rejection (False)."""
+        if prepared.parsed is not None and (prepared.sha in held or prepared.sha in loaded_now):
             self.summary.duplicates += 1  # loaded before, or earlier in this run under another name
-            return
+            return False
         if prepared.rejected:
             self._reject(builder, prepared, rejected_keys)
-            return
+            return False
         parsed = prepared.parsed
-        builder.add_filing(parsed, prepared.sha, str(prepared.path.absolute()), prepared.raw_path, prepared.size,
-                           utc_now())
+        builder.add_filing(prepared, str(prepared.path.absolute()), now)
         loaded_now.add(prepared.sha)
         self.summary.formats[parsed.source_format] += 1
         self.summary.unknown_codes.update(parsed.unknown_codes)
         self.summary.filings_with_notes += bool(parsed.notes)
+        return True
 
     def _reject(self, builder: _BatchBuilder, prepared: Prepared, rejected_keys: set) -> None:
         source = str(prepared.path.absolute())

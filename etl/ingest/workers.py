@@ -2,16 +2,19 @@
 
 ``prepare(path)`` turns a path into a ``Prepared`` record: the file's hash, size and modification
 time, its parsed filing (archived in the raw zone) or the reason it is rejected. It never
-raises for anything a file can contain. ``Preparer`` runs it over a list of paths on every core, in
+raises for anything a file can contain. ``prepare_group(paths)`` prepares a few files and builds their
+rows for the load tables as Arrow (``etl.ingest.rows``), so the values cross to the loader as a few
+buffers, not as one Python object each. ``Preparer`` runs groups over a list of paths on every core, in
 order, a batch at a time (so memory stays flat however many files there are), with the next batch
 already parsing while the caller writes the previous one.
 
-Only the parser and the raw archive are used here (no pandas, no database driver): workers are forked
-from the loader and touch nothing else.
+Only the parser, the raw archive and Arrow are used here (no pandas, no database driver): workers are
+forked from the loader and touch nothing else.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import traceback
@@ -19,11 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+import pyarrow as pa
+
 from etl import UserError
 from etl.lake import raw as raw_archive
 from etl.processes import fork_pool, mark
 from etl.ingest.parser import ParsedFiling, RejectedFiling, parse_filing
 from etl.ingest.pdf import PdfLimits, close_readers
+from etl.ingest.rows import FilingRows, RowSpan
 
 # Below this many files a pool costs more than it saves.
 PARALLEL_THRESHOLD = 64
@@ -42,6 +48,7 @@ class Prepared:
     line_no: int | None = None
     data: bytes | None = None  # a rejected file's bytes, for the quarantine
     detail: str | None = None
+    span: RowSpan | None = None  # where its rows sit in its group's tables (``prepare_group``)
 
     @property
     def rejected(self) -> bool:
@@ -101,6 +108,28 @@ def prepare(path: Path, lake: Path, max_bytes: int, pdf_limits: PdfLimits | None
     return Prepared(path, sha=sha, size=len(data), mtime_ns=mtime, parsed=parsed, raw_path=str(raw))
 
 
+@dataclass
+class PreparedGroup:
+    """A few prepared files, and the load-table rows of those that parsed, in the same order. Their
+    ``parsed.values`` are empty: the values are in ``values``, at each file's ``span``."""
+    items: list[Prepared]
+    values: pa.Table
+    statements: pa.Table
+
+
+def prepare_group(paths: list, lake: Path, max_bytes: int, pdf_limits: PdfLimits | None = None) -> PreparedGroup:
+    rows = FilingRows()
+    items = []
+    for path in paths:
+        prepared = prepare(Path(path), lake, max_bytes, pdf_limits)
+        if prepared.parsed is not None:
+            prepared.span = rows.add(prepared.parsed, prepared.sha)
+            prepared.parsed = dataclasses.replace(prepared.parsed, values=[])
+        items.append(prepared)
+    values, statements = rows.tables()
+    return PreparedGroup(items, values, statements)
+
+
 # -- running it on every core -----------------------------------------------------------------------------
 _worker_args: tuple = ()
 
@@ -112,8 +141,8 @@ def _init_worker(lake: Path, max_bytes: int, pdf_limits: PdfLimits | None) -> No
     Finalize(None, close_readers, exitpriority=10)  # a worker's PDF reader ends (and is reaped) with it
 
 
-def _prepare_many_in_worker(paths: list) -> list[Prepared]:
-    return [prepare(Path(path), *_worker_args) for path in paths]
+def _prepare_group_in_worker(paths: list) -> PreparedGroup:
+    return prepare_group(paths, *_worker_args)
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:
@@ -157,17 +186,17 @@ class Preparer:
             self._pool.shutdown(wait=False, cancel_futures=True)
         self._pool = None
 
-    def _collect(self, futures) -> list[Prepared]:
+    def _collect(self, futures) -> list[PreparedGroup]:
         """The futures' results in order. Waits in short steps and checks the workers meanwhile: the
         pool itself notices a dead worker, except when it died halfway through sending a result, and
         then would wait for the rest of that message forever."""
         from concurrent.futures import TimeoutError as FutureTimeout
         from concurrent.futures.process import BrokenProcessPool
-        out: list[Prepared] = []
+        out: list[PreparedGroup] = []
         for future in futures:
             while True:
                 try:
-                    out += future.result(timeout=1.0)
+                    out.append(future.result(timeout=1.0))
                     break
                 except FutureTimeout:
                     processes = (getattr(self._pool, "_processes", None) or {}).values()
@@ -181,11 +210,12 @@ class Preparer:
         # parse and write files; they never touch the parent's database connections or threads.
         return fork_pool(self.workers, initializer=_init_worker, initargs=(self.lake, self.max_bytes, self.pdf_limits))
 
-    def batches(self, paths: list[str] | list[Path], batch_size: int) -> Iterator[list[Prepared]]:
-        """Prepared files, ``batch_size`` at a time and in the order given (paths as ``str`` or ``Path``)."""
+    def batches(self, paths: list[str] | list[Path], batch_size: int) -> Iterator[list[PreparedGroup]]:
+        """Prepared files, ``batch_size`` at a time and in the order given (paths as ``str`` or ``Path``),
+        each batch as the groups it was prepared in."""
         if self.workers <= 1 or len(paths) < PARALLEL_THRESHOLD:
             for chunk in _chunks(paths, batch_size):
-                yield [prepare(Path(p), self.lake, self.max_bytes, self.pdf_limits) for p in chunk]
+                yield [prepare_group(chunk, self.lake, self.max_bytes, self.pdf_limits)]
             return
         self._pool = self._start_pool()
         mark("ingest:pool-started")
@@ -194,7 +224,7 @@ class Preparer:
         pending = None
         try:
             for chunk in _chunks(paths, batch_size):
-                started = [self._pool.submit(_prepare_many_in_worker, part)  # parses while the caller writes
+                started = [self._pool.submit(_prepare_group_in_worker, part)  # parses while the caller writes
                            for part in _chunks(chunk, chunksize)]
                 if pending is not None:
                     yield self._collect(pending)

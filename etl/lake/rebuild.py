@@ -41,7 +41,8 @@ from etl import UserError
 from etl.clock import file_stamp, new_run_id, utc_now
 from etl.lake import partitions as lake
 from etl.form.catalog import load_catalog
-from etl.ingest.run import Ingestor, Progress, append_statement_rows
+from etl.ingest.rows import append_statement_rows
+from etl.ingest.run import Ingestor, Progress
 from etl.lake.raw import safe_file_name
 from etl.locks import LockBusy
 from etl.processes import mark
