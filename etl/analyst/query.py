@@ -205,7 +205,7 @@ def read_only_rows(settings: Settings, sql: str, timeout: float = DEFAULT_TIMEOU
     """``(columns, chunks of rows)`` of one query on a connection that cannot write or reach outside the
     warehouse (see the module docstring), under the embedded warehouse's lock. A refusal or a timeout
     raises ``QueryError`` in one line."""
-    from etl.warehouse import DATABASE_ERRORS, exclusive_writer, open_warehouse  # not for the CLI's defaults
+    from etl.warehouse import database_errors, exclusive_writer, open_warehouse  # not for the CLI's defaults
     if timeout <= 0:
         raise QueryError("--timeout must be a number of seconds above 0")
     watchdog = None
@@ -220,7 +220,7 @@ def read_only_rows(settings: Settings, sql: str, timeout: float = DEFAULT_TIMEOU
                 reader = _postgres_reader(warehouse, sql, timeout)
             with reader as (columns, chunks):
                 yield columns, chunks
-        except DATABASE_ERRORS as exc:
+        except database_errors() as exc:
             raise _explain_refusal(exc, watchdog, timeout) from None
         finally:
             if watchdog:

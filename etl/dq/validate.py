@@ -30,7 +30,7 @@ from etl.dq.gx_runner import SuiteOutcome, merge_outcomes
 from etl.processes import mark
 from etl.settings import Settings
 from etl.locks import LockBusy
-from etl.warehouse import DATABASE_ERRORS, Warehouse, WarehouseError, exclusive_job, first_line, open_warehouse
+from etl.warehouse import Warehouse, WarehouseError, database_errors, exclusive_job, first_line, open_warehouse
 
 
 class ValidationError(UserError, RuntimeError):
@@ -270,7 +270,7 @@ def _validate(settings: Settings, date_from: date | None, date_to: date | None) 
     validator = Validator(settings, warehouse)
     try:
         return validator.run(date_from, date_to)
-    except DATABASE_ERRORS as exc:
+    except database_errors() as exc:
         validator.mark_failed()
         raise ValidationError(f"the warehouse failed during validation: {first_line(exc)}") from None
     except WarehouseError as exc:

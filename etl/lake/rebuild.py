@@ -47,7 +47,7 @@ from etl.lake.raw import safe_file_name
 from etl.locks import LockBusy
 from etl.processes import mark
 from etl.settings import Settings, normalize_warehouse_url
-from etl.warehouse import (DATABASE_ERRORS, LoadBatch, Warehouse, WarehouseError, exclusive_job, first_line,
+from etl.warehouse import (LoadBatch, Warehouse, WarehouseError, database_errors, exclusive_job, first_line,
                            one_line_errors, open_warehouse)
 from etl.warehouse.tables import FILING_STATEMENTS, FILINGS, LAKE_VALUES, REJECTED_FILINGS
 
@@ -338,7 +338,7 @@ def repair_if_damaged(settings: Settings, on_message: Callable[[str], None] | No
     try:
         open_warehouse(url).dispose()
         return None
-    except (WarehouseError, *DATABASE_ERRORS) as exc:
+    except (WarehouseError, *database_errors()) as exc:
         if not is_damage(str(exc)):
             raise
         if on_message:

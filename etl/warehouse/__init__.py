@@ -7,25 +7,25 @@ interface and the same tables and views (``sql/``).
 
 from __future__ import annotations
 
+import sys
 from contextlib import contextmanager
 from typing import Iterator
 
 from etl.settings import normalize_warehouse_url
 from etl.warehouse.base import LoadBatch, Warehouse, WarehouseError, first_line, redact_url
 
-__all__ = ["DATABASE_ERRORS", "LoadBatch", "Warehouse", "WarehouseError", "exclusive_job", "exclusive_writer",
+__all__ = ["LoadBatch", "Warehouse", "WarehouseError", "database_errors", "exclusive_job", "exclusive_writer",
            "first_line", "one_line_errors", "open_warehouse", "opened_for_writing", "redact_url"]
 
 
-def _database_errors() -> tuple[type[BaseException], ...]:
+def database_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions a database can raise mid-run (connection lost, disk full, lock refused...), for an
+    ``except`` clause. PostgreSQL's driver counts once it is loaded (a PostgreSQL warehouse was opened):
+    a run on DuckDB never imports it (60 ms)."""
     import duckdb
-    import psycopg
     import sqlalchemy as sa
-    return (sa.exc.SQLAlchemyError, duckdb.Error, psycopg.Error)
-
-
-#: Exceptions a database can raise mid-run (connection lost, disk full, lock refused...).
-DATABASE_ERRORS = _database_errors()
+    psycopg = sys.modules.get("psycopg")
+    return (sa.exc.SQLAlchemyError, duckdb.Error) + ((psycopg.Error,) if psycopg is not None else ())
 
 
 def open_warehouse(url: str, create: bool = True) -> Warehouse:
@@ -101,7 +101,7 @@ def one_line_errors(error: type[Exception], during: str, files: str):
         yield
     except (LockBusy, WarehouseError) as exc:
         raise error(str(exc)) from None
-    except DATABASE_ERRORS as exc:
+    except database_errors() as exc:
         raise error(f"the warehouse failed during {during}: {first_line(exc)}") from None
     except OSError as exc:
         raise error(f"{files}: {exc}") from None

@@ -105,7 +105,7 @@ class Warehouse:
             if current != version:
                 for statement in schema.table_statements(self.dialect):
                     conn.exec_driver_sql(statement)
-                load_seeds(conn)
+                load_seeds(conn, self.insert_arrow)
                 refresh_statement_figures(conn)
                 drops, creates = schema.view_statements(self.dialect)
                 for statement in drops + creates:
@@ -193,29 +193,32 @@ class Warehouse:
         conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} ({columns})")
         self.insert_arrow(conn, name, rows)
 
+    def query_staged(self, name: str, rows: pa.Table, sql: str) -> list[tuple]:
+        """The rows of ``sql``, a query that joins a table ``name`` holding ``rows`` (one statement and a
+        bulk transfer, however many rows: no list of bound parameters)."""
+        with self.begin() as conn:
+            self._staged(conn, name, rows)
+            out = [tuple(row) for row in conn.exec_driver_sql(sql).fetchall()]
+            conn.exec_driver_sql(f"DROP TABLE {name}")
+        return out
+
     def unchanged_files(self, found: pa.Table) -> set[str]:
         """The paths of ``found`` (path, size_bytes, mtime_ns) that the manifest holds with the same size and
         modification time: read before, and not changed since."""
         if found.num_rows == 0:
             return set()
-        with self.begin() as conn:
-            self._staged(conn, "found_files", found)
-            rows = conn.exec_driver_sql(
-                "SELECT f.path FROM found_files f JOIN landed_files l ON l.path = f.path "
-                "AND l.size_bytes = f.size_bytes AND l.mtime_ns = f.mtime_ns").fetchall()
-            conn.exec_driver_sql("DROP TABLE found_files")
-        return {row[0] for row in rows}
+        return {row[0] for row in self.query_staged(
+            "found_files", found, "SELECT f.path FROM found_files f JOIN landed_files l ON l.path = f.path "
+                                  "AND l.size_bytes = f.size_bytes AND l.mtime_ns = f.mtime_ns")}
 
     def hashes_held(self, hashes: Iterable[str]) -> set[str]:
         """Which of these file hashes the warehouse already holds a filing for."""
         wanted = sorted(set(hashes))
-        held: set[str] = set()
-        with self.connect() as conn:
-            for chunk in _chunks(wanted, 1000):
-                held.update(r[0] for r in conn.execute(
-                    sa.text("SELECT sha256 FROM filings WHERE sha256 IN :h").bindparams(
-                        sa.bindparam("h", expanding=True)), {"h": chunk}))
-        return held
+        if not wanted:
+            return set()
+        return {row[0] for row in self.query_staged(
+            "wanted_hashes", pa.table({"sha256": pa.array(wanted, pa.string())}),
+            "SELECT f.sha256 FROM filings f JOIN wanted_hashes w ON w.sha256 = f.sha256")}
 
     def rejections_held(self, hashes: Iterable[str], unhashed: Iterable[str] = ()) -> set[tuple[str, str | None]]:
         """(source path, hash) of the rejections already recorded for these file hashes, and for these
@@ -279,11 +282,13 @@ class Warehouse:
 
     def source_urls(self, hashes: list[str]) -> list[str | None]:
         """For each file hash, the address its bytes were first fetched from (None when never fetched)."""
-        first: dict[str, str] = {}
-        for chunk in _chunks(sorted(set(hashes)), 1000):
-            found = self.read_in("SELECT sha256, url FROM fetch_log WHERE sha256 IN :ids AND landing_path IS NOT NULL "
-                                 "ORDER BY fetched_at DESC", chunk)
-            first.update(zip(found["sha256"], found["url"]))  # the earliest fetch is written last
+        wanted = sorted(set(hashes))
+        if not wanted:
+            return []
+        first = dict(self.query_staged(
+            "wanted_hashes", pa.table({"sha256": pa.array(wanted, pa.string())}),
+            "SELECT l.sha256, l.url FROM fetch_log l JOIN wanted_hashes w ON w.sha256 = l.sha256 "
+            "WHERE l.landing_path IS NOT NULL ORDER BY l.fetched_at DESC"))  # the earliest fetch comes last
         return [first.get(sha) for sha in hashes]
 
     # -- runs -----------------------------------------------------------------------------------------

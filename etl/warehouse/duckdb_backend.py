@@ -67,6 +67,13 @@ def _size_bytes(setting: str) -> float:
     return float(number) * 1024 ** {"bytes": 0, "KiB": 1, "MiB": 2, "GiB": 3, "TiB": 4}[unit]
 
 
+def _refused_for_memory(exc: BaseException) -> bool:
+    """Whether DuckDB refused for want of memory: an out-of-memory error, or a commit that could not
+    allocate a block (which DuckDB raises as a failed transaction)."""
+    return isinstance(exc, duckdb.OutOfMemoryException) or (
+        isinstance(exc, duckdb.TransactionException) and "could not allocate" in str(exc))
+
+
 def _unregister(raw, *names: str) -> None:
     """Drop registered Arrow views; after a failed statement DuckDB refuses, and the error that
     matters is the one already propagating."""
@@ -109,7 +116,7 @@ class DuckDBWarehouse(Warehouse):
 
     def _raise_limit(self, exc: BaseException) -> bool:
         """After an out-of-memory error under our limit: double it (or lift it) and say whether to retry."""
-        if self.memory_limit_mb is None or not isinstance(getattr(exc, "orig", exc), duckdb.OutOfMemoryException):
+        if self.memory_limit_mb is None or not _refused_for_memory(getattr(exc, "orig", exc)):
             return False
         ceiling = duckdb.connect().execute("SELECT current_setting('memory_limit')").fetchone()[0]
         doubled = self.memory_limit_mb * 2
@@ -141,6 +148,16 @@ class DuckDBWarehouse(Warehouse):
     def rejections_held(self, hashes, unhashed=()) -> set:
         wanted, paths = list(hashes), list(unhashed)
         return self._with_memory(lambda: super(DuckDBWarehouse, self).rejections_held(wanted, paths))
+
+    def query_staged(self, name: str, rows: pa.Table, sql: str) -> list[tuple]:
+        """As the base's, with ``rows`` read in place by DuckDB (registered, not copied into a table)."""
+        with self.connect() as conn:
+            raw = conn.connection.driver_connection
+            raw.register(name, rows)
+            try:
+                return raw.execute(sql).fetchall()
+            finally:
+                _unregister(raw, name)
 
     def read_df(self, sql, params=None):
         """Query results as a DataFrame, through DuckDB's own columnar transfer (not row by row); under a

@@ -10,7 +10,9 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
+from typing import Callable
 
+import pyarrow as pa
 import sqlalchemy as sa
 
 from etl.form.files import form_dir
@@ -47,14 +49,20 @@ def seed_rows(table: str) -> list[dict]:
     return rows
 
 
-def load_seeds(conn: sa.Connection) -> None:
-    """Replace every reference table's rows with the data files' (inside the caller's transaction)."""
-    for table, (_, columns) in SEEDS.items():
+def seed_table(table: str) -> pa.Table:
+    """A reference table's rows as Arrow: text columns, and dates for ``required_*``."""
+    _, columns = SEEDS[table]
+    rows = seed_rows(table)
+    schema = pa.schema([(c, pa.date32() if c.startswith("required_") else pa.string()) for c in columns])
+    return pa.table({c: [row[c] for row in rows] for c in columns}, schema=schema)
+
+
+def load_seeds(conn: sa.Connection, insert_arrow: Callable[[sa.Connection, str, pa.Table], None]) -> None:
+    """Replace every reference table's rows with the data files' (inside the caller's transaction), on the
+    warehouse's bulk path ``insert_arrow`` (row by row, the catalog took 0.1 s of a new warehouse's 0.3 s)."""
+    for table in SEEDS:
         conn.exec_driver_sql(f"DELETE FROM {table}")
-        rows = seed_rows(table)
-        if rows:
-            placeholders = ", ".join(f":{c}" for c in columns)
-            conn.execute(sa.text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"), rows)
+        insert_arrow(conn, table, seed_table(table))
 
 
 def refresh_statement_figures(conn: sa.Connection) -> None:
