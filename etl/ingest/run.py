@@ -284,7 +284,7 @@ class Ingestor:
                 for prepared in prepared_batch:
                     builder.add_landed(prepared, now)
                 done += len(prepared_batch)
-                self._flush(builder)
+                self._flush(builder, last=done == len(files))
                 builder = _BatchBuilder(self.run_id)
                 release_arrow_memory()
                 if self.progress is not None:
@@ -350,7 +350,7 @@ class Ingestor:
         self.summary.rejected.append(Rejection(source, prepared.reason_code, prepared.reason, prepared.line_no,
                                                quarantined, already_known=known))
 
-    def _flush(self, builder: _BatchBuilder) -> None:
+    def _flush(self, builder: _BatchBuilder, last: bool = False) -> None:
         if builder.count:  # the address each file's bytes were fetched from, if they were (dailyseg fetch)
             builder.filings["source_url"] = self.warehouse.source_urls(builder.filings["sha256"])
         batch = builder.build()
@@ -367,7 +367,7 @@ class Ingestor:
                 keep = pa.array(sorted(inserted))
                 values = values.filter(pc.is_in(values["filing_id"], value_set=keep))
                 filings = filings.filter(pc.is_in(filings["filing_id"], value_set=keep))
-            self._published(*self.lake_buffer.add(values, filings))
+            self._published(*self.lake_buffer.add(values, filings, last=last))
             self.summary.loaded += len(inserted)
             self.summary.value_rows += values.num_rows
             self.summary.loaded_end_dates.update(filings["end_date"].to_pylist())

@@ -1,13 +1,13 @@
 """Writing a file so that readers never see half of it: through a hidden temporary renamed into place.
 
-The temporary is named ``.<name>.tmp-<pid>-<random>`` in the target's folder, so a later run can tell one
+The temporary is named ``.<name>.tmp-<pid>-<n>`` in the target's folder, so a later run can tell one
 left by a killed writer (whose process is gone) from one a live writer is still filling.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
-import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable
 
@@ -18,9 +18,7 @@ def atomic_write(target: Path, content: bytes | Callable[[BinaryIO], None], dura
     ``durable`` syncs the file before the rename and its folder after it; without it the caller makes a
     whole batch durable at once (``sync_filesystem``).
     """
-    if not target.parent.is_dir():
-        target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.tmp-{os.getpid()}-")
+    fd, tmp = _create_temporary(target)
     try:
         with os.fdopen(fd, "wb") as handle:
             if isinstance(content, (bytes, bytearray, memoryview)):
@@ -36,6 +34,25 @@ def atomic_write(target: Path, content: bytes | Callable[[BinaryIO], None], dura
         raise
     if durable:
         sync_folder(target.parent)
+
+
+_serial = itertools.count()
+
+
+def _create_temporary(target: Path) -> tuple[int, str]:
+    """Create ``.<name>.tmp-<pid>-<n>`` beside ``target`` (its folder made if missing), exclusively.
+
+    A counter rather than ``tempfile``'s random names: the raw zone writes one per file, and the random
+    name cost more than the write (0.1 ms of 0.2). A name left by an earlier process with the same pid
+    is skipped, never reused."""
+    while True:
+        tmp = str(target.parent / f".{target.name}.tmp-{os.getpid()}-{next(_serial)}")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), tmp
+        except FileExistsError:
+            continue
+        except FileNotFoundError:
+            target.parent.mkdir(parents=True, exist_ok=True)
 
 
 def sync_folder(folder: Path) -> None:

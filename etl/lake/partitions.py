@@ -13,6 +13,7 @@ removes. DuckDB reads it as ``read_parquet('lake/seg_values/**/*.parquet', hive_
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pyarrow as pa
@@ -92,13 +93,18 @@ def write_partitions(lake: Path, values: pa.Table, filings: pa.Table) -> int:
     for table_name, table in (("seg_values", values), ("filings", filings)):
         for ym, rows in _by_month(table).items():
             months.setdefault(ym, {})[table_name] = rows
-    with _locked(lake):
-        for ym, parts in sorted(months.items()):
-            year, month = divmod(ym, 100)
-            ids = parts["filings"]["filing_id"].combine_chunks()
-            _rewrite(_partition_dir(lake, "seg_values", year, month) / "part-0.parquet",
-                     parts.get("seg_values", values.schema.empty_table()), ids, _SORT)
-            _rewrite(_partition_dir(lake, "filings", year, month) / "part-0.parquet", parts["filings"], ids, _SORT)
+    jobs = []
+    for ym, parts in sorted(months.items()):
+        year, month = divmod(ym, 100)
+        ids = parts["filings"]["filing_id"].combine_chunks()
+        jobs.append((_partition_dir(lake, "seg_values", year, month) / "part-0.parquet",
+                     parts.get("seg_values", values.schema.empty_table()), ids))
+        jobs.append((_partition_dir(lake, "filings", year, month) / "part-0.parquet", parts["filings"], ids))
+    from concurrent.futures import ThreadPoolExecutor
+    with _locked(lake), ThreadPoolExecutor(min(len(jobs), os.cpu_count() or 1)) as pool:
+        # Arrow sorts, compresses and writes without holding the GIL: the partitions are written side by side
+        for done in [pool.submit(_rewrite, path, rows, ids, _SORT) for path, rows, ids in jobs]:
+            done.result()
     return len(months)
 
 
@@ -125,16 +131,17 @@ class MonthBuffer:
         self._filings: dict[int, list[pa.Table]] = {}
         self._rows = 0
 
-    def add(self, values: pa.Table, filings: pa.Table) -> tuple[list[str], int]:
-        """Hold a committed batch's rows; write the months that are done. Returns (the filing ids now
-        in the lake, the partitions rewritten)."""
+    def add(self, values: pa.Table, filings: pa.Table, last: bool = False) -> tuple[list[str], int]:
+        """Hold a committed batch's rows; write the months that are done (all of them when it is the
+        run's ``last`` batch, in one go). Returns (the filing ids now in the lake, the partitions rewritten)."""
         arriving = _by_month(filings)
         for ym, rows in arriving.items():
             self._filings.setdefault(ym, []).append(rows)
         for ym, rows in _by_month(values).items():
             self._values.setdefault(ym, []).append(rows)
         self._rows += values.num_rows
-        done = list(self._filings) if self._rows > self.max_rows else [m for m in self._filings if m not in arriving]
+        done = list(self._filings) if self._rows > self.max_rows or last else \
+            [m for m in self._filings if m not in arriving]
         return self._write(done)
 
     def flush(self) -> tuple[list[str], int]:
