@@ -256,7 +256,11 @@ class Ingestor:
             self.on_message("this warehouse holds no filings but its lake does: `dailyseg rebuild` loads them "
                             "all from the lake; this run loads only the files it was given")
         unchanged = set() if rescan else self.warehouse.unchanged_files(found)
-        files = [path for path in found["path"].to_pylist() if path not in unchanged]
+        # The paths stay in Arrow: as Python strings a backfill's 253,000 took 25 MB more of the loader's
+        # heap, for the whole run (and the forked workers' too). Each batch's come out as it is prepared.
+        files = found["path"].combine_chunks()
+        if unchanged:
+            files = files.filter(pc.invert(pc.is_in(files, value_set=pa.array(list(unchanged), pa.string()))))
         del found
         self.summary.unchanged = len(unchanged)
         builder = _BatchBuilder(self.run_id)

@@ -145,9 +145,10 @@ def _prepare_group_in_worker(paths: list) -> PreparedGroup:
     return prepare_group(paths, *_worker_args)
 
 
-def _chunks(items: list, size: int) -> Iterator[list]:
+def _chunks(items: list | pa.Array, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        chunk = items[start:start + size]
+        yield chunk.to_pylist() if isinstance(chunk, pa.Array) else chunk
 
 
 class WorkerLost(UserError, RuntimeError):
@@ -210,9 +211,9 @@ class Preparer:
         # parse and write files; they never touch the parent's database connections or threads.
         return fork_pool(self.workers, initializer=_init_worker, initargs=(self.lake, self.max_bytes, self.pdf_limits))
 
-    def batches(self, paths: list[str] | list[Path], batch_size: int) -> Iterator[list[PreparedGroup]]:
-        """Prepared files, ``batch_size`` at a time and in the order given (paths as ``str`` or ``Path``),
-        each batch as the groups it was prepared in."""
+    def batches(self, paths: list[str] | list[Path] | pa.Array, batch_size: int) -> Iterator[list[PreparedGroup]]:
+        """Prepared files, ``batch_size`` at a time and in the order given (paths as ``str`` or ``Path``, or
+        an Arrow array of strings), each batch as the groups it was prepared in."""
         if self.workers <= 1 or len(paths) < PARALLEL_THRESHOLD:
             for chunk in _chunks(paths, batch_size):
                 yield [prepare_group(chunk, self.lake, self.max_bytes, self.pdf_limits)]

@@ -60,8 +60,9 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return table.select(schema.names).cast(schema)
 
 
-def _rewrite(path: Path, new_rows: pa.Table, replaced_ids: pa.Array, sort) -> None:
-    """Rewrite one partition with ``new_rows`` in place of the rows of ``replaced_ids``.
+def _rewrite(path: Path, new_rows: pa.Table, replaced_ids: pa.Array, sort, schema: pa.Schema) -> None:
+    """Rewrite one partition of ``schema`` with ``new_rows`` (plain or compact) in place of the rows of
+    ``replaced_ids``.
 
     Text columns are handled dictionary-encoded (as Parquet stores them): a month of the long table
     repeats each filing's sha256, firm and status on every row, and each line label in every filing, so
@@ -70,25 +71,26 @@ def _rewrite(path: Path, new_rows: pa.Table, replaced_ids: pa.Array, sort) -> No
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     _clean_temporaries(path.parent)
-    compact = _compact_schema(new_rows.schema)
+    compact = _compact_schema(schema)
     table = new_rows.cast(compact)
     if path.exists():
-        text = [f.name for f in new_rows.schema if f.type == _TEXT]
+        text = [f.name for f in schema if f.type == _TEXT]
         old = conform(pq.read_table(path, read_dictionary=text), compact)
         replaced = pc.is_in(old["filing_id"], value_set=replaced_ids)
         if pc.any(replaced).as_py():
             old = old.filter(pc.invert(replaced))
         table = pa.concat_tables([old, table])
-    keys = pa.table({name: table[name].cast(new_rows.schema.field(name).type) for name, _ in sort})
+    keys = pa.table({name: table[name].cast(schema.field(name).type) for name, _ in sort})
     table = table.take(pc.sort_indices(keys, sort_keys=sort))  # a stable sort
     atomic_write(path, lambda handle: pq.write_table(table, handle, compression="zstd", store_schema=False))
 
 
 def write_partitions(lake: Path, values: pa.Table, filings: pa.Table) -> int:
-    """Merge these filings' rows into their month partitions; return the partitions rewritten."""
+    """Merge these filings' rows (``values`` plain, or compact as ``MonthBuffer`` holds them) into their
+    month partitions; return the partitions rewritten."""
     if filings.num_rows == 0:
         return 0
-    values = values.select(LAKE_VALUES.names).cast(LAKE_VALUES)
+    values = compact_values(values)
     months = {}
     for table_name, table in (("seg_values", values), ("filings", filings)):
         for ym, rows in _by_month(table).items():
@@ -98,20 +100,33 @@ def write_partitions(lake: Path, values: pa.Table, filings: pa.Table) -> int:
         year, month = divmod(ym, 100)
         ids = parts["filings"]["filing_id"].combine_chunks()
         jobs.append((_partition_dir(lake, "seg_values", year, month) / "part-0.parquet",
-                     parts.get("seg_values", values.schema.empty_table()), ids))
-        jobs.append((_partition_dir(lake, "filings", year, month) / "part-0.parquet", parts["filings"], ids))
+                     parts.get("seg_values", values.schema.empty_table()), ids, LAKE_VALUES))
+        jobs.append((_partition_dir(lake, "filings", year, month) / "part-0.parquet", parts["filings"], ids,
+                     filings.schema))
     from concurrent.futures import ThreadPoolExecutor
     with _locked(lake), ThreadPoolExecutor(min(len(jobs), os.cpu_count() or 1)) as pool:
         # Arrow sorts, compresses and writes without holding the GIL: the partitions are written side by side
-        for done in [pool.submit(_rewrite, path, rows, ids, _SORT) for path, rows, ids in jobs]:
+        for done in [pool.submit(_rewrite, path, rows, ids, _SORT, schema) for path, rows, ids, schema in jobs]:
             done.result()
     return len(months)
 
 
+_COMPACT_VALUES = _compact_schema(LAKE_VALUES)
+
+
+def compact_values(values: pa.Table) -> pa.Table:
+    """Lake values with their text columns dictionary-encoded (a fifth of the memory; as they are if so)."""
+    return values.select(LAKE_VALUES.names).cast(_COMPACT_VALUES)
+
+
 def _by_month(table: pa.Table) -> dict[int, pa.Table]:
-    """``table``'s rows by End Date month, keyed ``yyyymm``."""
+    """``table``'s rows by End Date month, keyed ``yyyymm`` (the table itself, not a copy, when it is all
+    one month)."""
     key = pc.add(pc.multiply(pc.year(table["end_date"]), 100), pc.month(table["end_date"]))
-    return {ym: table.filter(pc.equal(key, ym)) for ym in pc.unique(key).to_pylist()}
+    months = pc.unique(key).to_pylist()
+    if len(months) == 1:
+        return {months[0]: table}
+    return {ym: table.filter(pc.equal(key, ym)) for ym in months}
 
 
 class MonthBuffer:
@@ -137,7 +152,7 @@ class MonthBuffer:
         arriving = _by_month(filings)
         for ym, rows in arriving.items():
             self._filings.setdefault(ym, []).append(rows)
-        for ym, rows in _by_month(values).items():
+        for ym, rows in _by_month(compact_values(values)).items():  # a month held plain took 50 MB, compact 11
             self._values.setdefault(ym, []).append(rows)
         self._rows += values.num_rows
         done = list(self._filings) if self._rows > self.max_rows or last else \

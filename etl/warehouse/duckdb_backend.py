@@ -26,10 +26,12 @@ from etl.warehouse.tables import FILING_STATEMENTS, FILINGS, LANDED_FILES, REJEC
 #: 80% of the machine's memory: over a long load that is most of the new database (about 330 MB after
 #: 250,000 filings), held for nothing, since a load only appends and checks keys. With a limit, blocks
 #: already on disk are dropped first. What a batch cannot do without is the key indexes: its inserts
-#: touch most of the primary-key and unique indexes (the keys are hashes, spread over the whole index)
-#: and keep them until the next checkpoint, about 0.45 MB per 1,000 filings in the warehouse, so any
-#: fixed limit fails once the warehouse is big enough (64 MB did at 121,000 filings). A batch refused
-#: for memory is therefore rolled back and retried with twice the limit, up to DuckDB's default.
+#: touch most of a key index (the keys are hashes, spread over the whole index) and keep it until the
+#: next checkpoint. New warehouses key only ``filings`` on DuckDB (13 MB at 253,000 filings; the two
+#: other keys, 80 MB more there, are PostgreSQL's alone: sql/warehouse/002_postgres_keys.sql), but
+#: one created before holds about 0.45 MB per 1,000 filings, and so may any warehouse big enough. A
+#: batch refused for memory is therefore rolled back and retried with twice the limit, up to DuckDB's
+#: default.
 LOAD_MEMORY_LIMIT_MB = 128
 
 _NAMED_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")  # SQLAlchemy's :name -> DuckDB's $name

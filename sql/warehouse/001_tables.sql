@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS filings (
     status        VARCHAR(8)   NOT NULL,              -- INITIAL | AMENDED
     form          VARCHAR,
     source_path   VARCHAR      NOT NULL,              -- where the file was found when first loaded
-    sha256        VARCHAR(64)  NOT NULL UNIQUE,
+    sha256        VARCHAR(64)  NOT NULL,              -- unique: filing_id is its prefix
     loaded_at     TIMESTAMP    NOT NULL,
     raw_path      VARCHAR      NOT NULL,              -- its copy in the lake's content-addressed raw zone
     size_bytes    BIGINT       NOT NULL,
@@ -28,8 +28,7 @@ CREATE TABLE IF NOT EXISTS filing_statements (
     submit_date   DATE,
     status        VARCHAR(8)   NOT NULL,
     statement     VARCHAR(12)  NOT NULL,
-    n_values      INTEGER      NOT NULL,
-    PRIMARY KEY (filing_id, statement)
+    n_values      INTEGER      NOT NULL               -- key (filing_id, statement): 002_postgres_keys.sql
 );
 
 CREATE TABLE IF NOT EXISTS seg_values (
