@@ -30,6 +30,12 @@ def pytest_configure(config):
     config._dailyseg_airflow_home = home
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``slow`` first (stable otherwise): spread over the cores, the long ones then run
+    beside the many short ones instead of being the last thing a core does while the other waits."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_unconfigure(config):
     import shutil
     home = getattr(config, "_dailyseg_airflow_home", None)

@@ -32,7 +32,7 @@ from etl.warehouse.tables import FILING_STATEMENTS, FILINGS, LANDED_FILES, REJEC
 #: one created before holds about 0.45 MB per 1,000 filings, and so may any warehouse big enough. A
 #: batch refused for memory is therefore rolled back and retried with twice the limit, up to DuckDB's
 #: default.
-LOAD_MEMORY_LIMIT_MB = 128
+LOAD_MEMORY_LIMIT_MB = 64
 
 _NAMED_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")  # SQLAlchemy's :name -> DuckDB's $name
 

@@ -136,13 +136,22 @@ def test_a_file_changed_in_place_is_read_again(any_settings, landing, sample_tex
         wh.dispose()
 
 
-def test_same_bytes_under_another_name_are_a_no_op(any_settings, sample_bytes, tmp_path):
+@pytest.mark.parametrize("batch_size", [500, 1], ids=["one batch", "a later batch"])
+def test_same_bytes_under_another_name_are_a_no_op(any_settings, sample_bytes, tmp_path, batch_size):
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "one.txt").write_bytes(sample_bytes)
     (tmp_path / "a" / "copy of one.TXT").write_bytes(sample_bytes)
-    summary = ingest([tmp_path / "a"], any_settings)
+    summary = ingest([tmp_path / "a"], any_settings.with_overrides(batch_size=batch_size))
     assert (summary.loaded, summary.duplicates) == (1, 1)
     assert len(list((any_settings.lake / "raw").rglob("*.*"))) == 1
+    wh = open_warehouse(any_settings.warehouse_url)
+    try:
+        assert wh.scalar("SELECT count(*) FROM filings") == 1
+        assert wh.scalar("SELECT count(*) FROM filing_statements") == wh.scalar(
+            "SELECT count(DISTINCT filing_id || statement) FROM filing_statements")
+        assert wh.scalar("SELECT count(*) FROM seg_values") == summary.value_rows
+    finally:
+        wh.dispose()
 
 
 def _amended_pair(sample_text: str) -> tuple[str, str]:
