@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ctypes
 import faulthandler
+import gc
 import multiprocessing
 import os
 import pickle
@@ -55,6 +56,9 @@ def _become_child(parent: int) -> None:
 
 def _start_worker(parent: int, initializer: Callable | None, initargs: tuple) -> None:
     _become_child(parent)
+    # What the worker inherited is never garbage it made: out of its collector's sight, which would
+    # otherwise write to every inherited object's header and so copy every page of the parent's heap.
+    gc.freeze()
     if initializer is not None:
         initializer(*initargs)
 

@@ -28,6 +28,7 @@ from etl.fetch.http import CONNECTIONS_PER_HOST, FetchFailed, HostLimits, HttpCl
 from etl.fetch.landing import Landing
 from etl.fetch.pages import HTML_TYPES, another_name, file_name, filing_links, wrong_type
 from etl.fetch.sources import Source
+from etl.processes import mark
 from etl.form.files import slugify
 from etl.settings import Settings
 from etl.analyst.formats import or_none
@@ -154,8 +155,9 @@ class _Run:
                                 thread_name_prefix="fetch-host") as hosts:
             futures = [hosts.submit(self._host, group, results) for group in by_origin.values()]
             try:
-                for future in as_completed(futures):
+                for hosts_done, future in enumerate(as_completed(futures), 1):
                     pending += future.result()
+                    mark(f"fetch:host-done {hosts_done}")  # its log rows are held: an interruption now logs them
                     if time.monotonic() - written >= LOG_EVERY:
                         self._write(pending)
                         written = time.monotonic()

@@ -15,6 +15,7 @@ forked from the loader and touch nothing else.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import os
 import traceback
@@ -118,6 +119,7 @@ class PreparedGroup:
 
 
 def prepare_group(paths: list, lake: Path, max_bytes: int, pdf_limits: PdfLimits | None = None) -> PreparedGroup:
+    pa.default_memory_pool().release_unused()  # the previous group's tables, sent and freed: kept by the allocator
     rows = FilingRows()
     items = []
     for path in paths:
@@ -164,12 +166,16 @@ class Preparer:
         self.pdf_limits = pdf_limits
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self._pool = None
+        self._frozen = False
 
     def __enter__(self) -> Preparer:
         return self
 
     def __exit__(self, *exc) -> None:
         close_readers()  # the PDF reader this process started (workers' own end with them)
+        if self._frozen:
+            gc.unfreeze()
+            self._frozen = False
         if self._pool is None:
             return
         if exc[0] is None:
@@ -209,6 +215,11 @@ class Preparer:
         # An executor rather than multiprocessing.Pool: if a worker dies (killed, out of memory), the run
         # stops with an error instead of waiting forever for the lost files; a re-run resumes. Workers only
         # parse and write files; they never touch the parent's database connections or threads.
+        # The loader's objects stay out of its own collector's sight while the workers live (``__exit__``
+        # lets them back): a collection writes to every object it visits, and a page the loader writes
+        # stops being shared with the workers, which then count it whole.
+        gc.freeze()
+        self._frozen = True
         return fork_pool(self.workers, initializer=_init_worker, initargs=(self.lake, self.max_bytes, self.pdf_limits))
 
     def batches(self, paths: list[str] | list[Path] | pa.Array, batch_size: int) -> Iterator[list[PreparedGroup]]:

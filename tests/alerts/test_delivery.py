@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 import time
 
+import pytest
+
 from etl.alerts import notify_validation_run
 from etl.alerts.channels import SlackWebhookChannel, SmtpChannel
 from etl.dq.validate import validate
@@ -22,6 +24,7 @@ def _wait_for(condition, seconds: float = 60.0) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_a_slow_channel_holds_neither_the_warehouse_nor_the_other_channel(loaded, tmp_path):
     settings, _, landing = loaded
     smtp = SmtpReceiver(user="alerts", password=SMTP_PASSWORD).start()

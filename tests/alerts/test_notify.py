@@ -84,6 +84,7 @@ def alerts_table(settings) -> list[dict]:
     return rows
 
 
+@pytest.mark.slow
 def test_validate_alert_delivers_one_email_and_one_slack_message_naming_every_problem(loaded, receivers):
     settings, planted, _ = loaded
     smtp, hook = receivers
@@ -121,6 +122,7 @@ def test_validate_alert_delivers_one_email_and_one_slack_message_naming_every_pr
     assert [(r["channel"], r["status"], r["n_findings"]) for r in rows] == [("email", "sent", 3), ("slack", "sent", 3)]
 
 
+@pytest.mark.slow
 def test_rerun_sends_nothing_new(loaded, receivers):
     settings, _, _ = loaded
     smtp, hook = receivers
@@ -132,6 +134,7 @@ def test_rerun_sends_nothing_new(loaded, receivers):
     assert statuses[2:] == [("email", "nothing_new"), ("slack", "nothing_new")]
 
 
+@pytest.mark.slow
 def test_a_dead_receiver_loses_only_its_delivery_which_is_recorded_and_sent_later(loaded, receivers):
     settings, _, _ = loaded
     smtp, hook = receivers
@@ -189,6 +192,7 @@ def test_secrets_never_reach_the_warehouse_or_messages(loaded, receivers):
         assert secret not in gx_files
 
 
+@pytest.mark.slow
 def test_an_amendment_that_fixes_a_finding_is_announced_once_as_resolved(loaded, receivers):
     settings, planted, landing = loaded
     smtp, hook = receivers

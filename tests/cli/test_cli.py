@@ -92,6 +92,7 @@ def test_generate_pdf_then_ingest_it(tmp_path):
     assert "rejected             0" in loaded.stdout
 
 
+@pytest.mark.slow
 def test_demo_end_to_end_and_rerun_loads_nothing_new(tmp_path):
     first = run("demo", "--firms", "5", "--days", "11", home=tmp_path / "home")
     assert first.returncode == 0, first.stderr

@@ -180,6 +180,7 @@ def bucket():
     server.stop()
 
 
+@pytest.mark.slow
 def test_a_clean_day_from_object_storage_succeeds_and_its_asset_events_carry_the_summary(
         airflow_db, tmp_path, receivers, bucket):
     """The day's filings arrive as PDFs in a bucket: the DAG loads, checks and publishes them."""
@@ -211,6 +212,7 @@ def test_a_clean_day_from_object_storage_succeeds_and_its_asset_events_carry_the
     assert smtp.messages == [] and hook.posts == []  # nothing to report, nothing sent
 
 
+@pytest.mark.slow
 def test_a_planted_break_fails_the_run_and_a_late_amendment_is_checked_by_the_next_run(
         airflow_db, tmp_path, receivers):
     smtp, hook = receivers
@@ -255,6 +257,7 @@ def test_a_planted_break_fails_the_run_and_a_late_amendment_is_checked_by_the_ne
     assert "1 resolved for 2016-03-09" in text and "End Dates checked: 2016-03-09, 2016-03-15" in text
 
 
+@pytest.mark.slow
 def test_a_broken_warehouse_connection_fails_the_run_and_writes_no_local_warehouse(airflow_db, tmp_path, receivers):
     smtp, hook = receivers
     landing = tmp_path / "landing"
@@ -282,6 +285,7 @@ def firm_sites():
         site.stop()
 
 
+@pytest.mark.slow
 def test_the_nightly_run_fetches_the_published_filings_then_loads_them(airflow_db, tmp_path, receivers, firm_sites):
     """fetch collects what the firms' web sites (real HTTP servers on loopback) published, with the sources
     and contact given as Airflow Variables, and ingest loads it; a site that is down is reported and the

@@ -127,6 +127,7 @@ def clean(landing, tmp_path_factory):
     return snapshot(settings), lake_rows(settings), lake_files(home), home
 
 
+@pytest.mark.slow
 def test_ingest_killed_anywhere_then_rerun_ends_as_a_clean_run(landing, clean, tmp_path):
     clean_rows, clean_lake, clean_files, _ = clean
     assert len(clean_rows["filings"]) > 1100
@@ -205,6 +206,7 @@ def _results(home: Path) -> list[tuple]:
         wh.dispose()
 
 
+@pytest.mark.slow
 def test_validate_killed_then_rerun_reports_what_a_clean_run_reports(clean, tmp_path):
     import shutil
     _, _, _, clean_home = clean
