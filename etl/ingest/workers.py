@@ -119,7 +119,6 @@ class PreparedGroup:
 
 
 def prepare_group(paths: list, lake: Path, max_bytes: int, pdf_limits: PdfLimits | None = None) -> PreparedGroup:
-    pa.default_memory_pool().release_unused()  # the previous group's tables, sent and freed: kept by the allocator
     rows = FilingRows()
     items = []
     for path in paths:
