@@ -33,6 +33,10 @@ from etl.locks import LockBusy
 from etl.warehouse import Warehouse, WarehouseError, database_errors, exclusive_job, first_line, open_warehouse
 
 
+#: What identifies a row of the statement frame.
+_STATEMENT_KEYS = ("filing_id", "statement")
+
+
 class ValidationError(UserError, RuntimeError):
     """Validation could not run (no warehouse, GX failure); one line for the user."""
 
@@ -181,9 +185,10 @@ class Validator:
 
     def _check_statements(self, runner, specs: list[dict], start: date, end: date, summary: ValidationSummary,
                           builder: FindingBuilder, frame=None) -> SuiteOutcome:
-        """The statement suite over one range of End Dates (its frame given as a future of it, or read
-        here); its findings are added to the summary."""
-        statement_keys = ["filing_id", "statement"]
+        """The statement suite over one range of End Dates; its findings are added to the summary. On
+        PostgreSQL its frame is built and checked in the database; elsewhere ``frame`` is the future of
+        it (``_FramesAhead``)."""
+        statement_keys = list(_STATEMENT_KEYS)
         columns = frames.validated_columns(specs, statement_keys)
         if self.warehouse.dialect == "postgresql":
             with summary.phase("statement frame (SQL)"):
@@ -197,8 +202,7 @@ class Validator:
                 frames.drop_materialized_frame(self.warehouse)
         else:
             with summary.phase("statement frame (SQL)"):
-                frame = frame.result() if frame is not None else frames.statement_frame(self.warehouse, start, end,
-                                                                                         columns)
+                frame = frame.result()
             statements, filings = len(frame), int(frame.filing_id.nunique()) if len(frame) else 0
             with summary.phase("statement checks (GX, pandas)"):
                 outcome = runner.validate_frame(SUITE_STATEMENTS, specs, frame, statement_keys, self.run_id)
@@ -299,7 +303,7 @@ class _FramesAhead:
 
     def __init__(self, warehouse: Warehouse, chunks: list, specs: list[dict], enabled: bool = True):
         self.warehouse, self.chunks, self.enabled = warehouse, chunks, enabled
-        self.columns = frames.validated_columns(specs, ["filing_id", "statement"])
+        self.columns = frames.validated_columns(specs, list(_STATEMENT_KEYS))
         self._futures: dict = {}
         self._pool = None
 

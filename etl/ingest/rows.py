@@ -16,9 +16,7 @@ from typing import Iterable, NamedTuple
 import pyarrow as pa
 
 from etl.form.catalog import statement_figures
-from etl.warehouse.tables import FIGURE_COLUMNS, FILING_STATEMENTS, LAKE_VALUES
-
-_KEY = ("filing_id", "firm", "end_date", "submit_date", "status")
+from etl.warehouse.tables import FIGURE_COLUMNS, FILING_KEY, FILING_STATEMENTS, LAKE_VALUES
 
 
 def append_statement_rows(columns: dict[str, list], filing: dict, statements: Iterable[str], values,
@@ -31,7 +29,7 @@ def append_statement_rows(columns: dict[str, list], filing: dict, statements: It
         per_statement = Counter(v.statement for v in values)
     figures = statement_figures(values)
     for statement in statements:
-        for key in _KEY:
+        for key in FILING_KEY:
             columns[key].append(filing[key])
         columns["statement"].append(statement)
         columns["n_values"].append(per_statement.get(statement, 0))

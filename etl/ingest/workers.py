@@ -165,18 +165,15 @@ class Preparer:
         self.pdf_limits = pdf_limits
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self._pool = None
-        self._frozen = False
 
     def __enter__(self) -> Preparer:
         return self
 
     def __exit__(self, *exc) -> None:
         close_readers()  # the PDF reader this process started (workers' own end with them)
-        if self._frozen:
-            gc.unfreeze()
-            self._frozen = False
         if self._pool is None:
             return
+        gc.unfreeze()  # frozen while the workers lived (``_start_pool``)
         if exc[0] is None:
             self._pool.shutdown(wait=True)
         else:  # stopping on an error: the workers' remaining work is not wanted, and one may be dead
@@ -214,12 +211,13 @@ class Preparer:
         # An executor rather than multiprocessing.Pool: if a worker dies (killed, out of memory), the run
         # stops with an error instead of waiting forever for the lost files; a re-run resumes. Workers only
         # parse and write files; they never touch the parent's database connections or threads.
+        pool = fork_pool(self.workers, initializer=_init_worker, initargs=(self.lake, self.max_bytes, self.pdf_limits))
         # The loader's objects stay out of its own collector's sight while the workers live (``__exit__``
         # lets them back): a collection writes to every object it visits, and a page the loader writes
-        # stops being shared with the workers, which then count it whole.
+        # stops being shared with the workers, which then count it whole. (The workers fork at the
+        # first task, after this.)
         gc.freeze()
-        self._frozen = True
-        return fork_pool(self.workers, initializer=_init_worker, initargs=(self.lake, self.max_bytes, self.pdf_limits))
+        return pool
 
     def batches(self, paths: list[str] | list[Path] | pa.Array, batch_size: int) -> Iterator[list[PreparedGroup]]:
         """Prepared files, ``batch_size`` at a time and in the order given (paths as ``str`` or ``Path``, or

@@ -49,7 +49,7 @@ from etl.processes import mark
 from etl.settings import Settings, normalize_warehouse_url
 from etl.warehouse import (LoadBatch, Warehouse, WarehouseError, database_errors, exclusive_job, first_line,
                            one_line_errors, open_warehouse)
-from etl.warehouse.tables import FILING_STATEMENTS, FILINGS, LAKE_VALUES, REJECTED_FILINGS
+from etl.warehouse.tables import FILING_KEY, FILING_STATEMENTS, FILINGS, LAKE_VALUES, REJECTED_FILINGS
 
 #: how a rebuild names its source in ``ingest_runs``
 SOURCES = "rebuild from the lake"
@@ -141,7 +141,7 @@ def _statements_table(filings: pa.Table, values: pa.Table) -> pa.Table:
                                                    for name in ("filing_id", "statement", "code", "value"))):
         of_filing[filing_id].append(_Value(statement, code, value))
     columns: dict[str, list] = {name: [] for name in FILING_STATEMENTS.names}
-    keys = ["filing_id", "firm", "end_date", "submit_date", "status", "statements"]
+    keys = [*FILING_KEY, "statements"]
     for filing in filings.select(keys).to_pylist():
         statements = [s for s in (filing["statements"] or "").split(",") if s]
         append_statement_rows(columns, filing, statements, of_filing.get(filing["filing_id"], []),

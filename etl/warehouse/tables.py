@@ -19,6 +19,7 @@ FIGURE_COLUMNS = ("requirement", "funds", "excess", "target", "excess_over_targe
 #: The key columns every row of a filing's tables repeats.
 _FILING_KEY = [("filing_id", _TEXT), ("firm", _TEXT), ("end_date", pa.date32()), ("submit_date", pa.date32()),
                ("status", _TEXT)]
+FILING_KEY = tuple(name for name, _ in _FILING_KEY)
 
 FILINGS = pa.schema([
     *_FILING_KEY, ("form", _TEXT), ("source_path", _TEXT), ("sha256", _TEXT), ("loaded_at", pa.timestamp("us")),
